@@ -1,0 +1,56 @@
+"""The exception hierarchy: every error Promethium raises on purpose derives from PromethiumError."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "FormatError",
+    "GeometryError",
+    "PromethiumError",
+    "PromethiumWarning",
+    "StorageError",
+    "UnsupportedFormatError",
+]
+
+
+class PromethiumError(Exception):
+    """Base class of every error raised by Promethium."""
+
+
+class ConfigurationError(PromethiumError):
+    """A setting or parameter is invalid."""
+
+
+class StorageError(PromethiumError):
+    """A file or object could not be read from or written to its location."""
+
+
+class FormatError(PromethiumError, ValueError):
+    """A file is not valid in the format it claims (or was asked) to be.
+
+    The message names the file, the byte offset where the problem was found and what is wrong.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, offset: int | None = None) -> None:
+        self.path = path
+        self.offset = offset
+        self.reason = message
+        parts = []
+        if path is not None:
+            parts.append(str(path))
+        if offset is not None:
+            parts.append(f"byte {offset}")
+        prefix = ": ".join([", ".join(parts)]) if parts else ""
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class UnsupportedFormatError(FormatError):
+    """The content matches no supported format."""
+
+
+class GeometryError(PromethiumError):
+    """Trace headers do not describe the requested survey geometry."""
+
+
+class PromethiumWarning(UserWarning):
+    """Something was tolerated (and recorded) rather than refused."""
