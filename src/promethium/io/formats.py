@@ -46,6 +46,7 @@ _ALIASES = {
     "sac_alpha": "sacxy",
     "alphanumeric-sac": "sacxy",
 }
+_STORE_FORMATS = {"zarr"}  # folder/prefix formats, detected by their metadata files instead of bytes
 _LOADED: dict[str, FormatPlugin] = {}
 SNIFF_BYTES = 4096
 
@@ -100,10 +101,9 @@ def detect_format(source: ByteSource | str | os.PathLike[str], storage_options: 
     if source.size == 0:
         raise FormatError("the file is empty", path=source.name, offset=0)
     for name in _PLUGINS:
-        plugin = get_plugin(name)
-        if plugin.is_store:
+        if name in _STORE_FORMATS:
             continue
-        if plugin.sniff(head, source.size):
+        if get_plugin(name).sniff(head, source.size):
             return name
     raise UnsupportedFormatError(
         f"content matches none of the supported formats ({', '.join(_PLUGINS)}); "
