@@ -308,7 +308,7 @@ def encode_traces(values: np.ndarray, fmt: int, big_endian: bool, out: np.ndarra
 def ibm_to_float(words: np.ndarray) -> np.ndarray:
     """Convert big-endian IBM float words (uint32 as read, native order) to float32 (reference helper)."""
     u = np.ascontiguousarray(words, dtype=np.uint32)
-    raw = u.astype(">u4").view(np.uint8)
+    raw = u.reshape(-1).astype(">u4").view(np.uint8)
     out = np.empty((1, u.size), dtype=np.float32)
     decode_traces(raw, np.zeros(1, dtype=np.int64), 1, True, out)
     return out[0].reshape(u.shape)

@@ -83,6 +83,8 @@ class SegyLayout:
             "trace_header_extensions": self.n_extension_headers,
             "data_offset": self.data_offset,
             "trace_size": self.trace_size,
+            "n_samples": self.n_samples,
+            "sample_interval_us": self.sample_interval_us,
         }
 
 
@@ -94,6 +96,7 @@ class _FileHeader:
     binary_header: dict[str, Any] = field(default_factory=dict)
     binary_raw: bytes = b""
     warnings: list[str] = field(default_factory=list)
+    extended_text_encodings: list[str] = field(default_factory=list)
 
 
 def _looks_like_text(raw: bytes) -> tuple[float, float]:
@@ -318,10 +321,12 @@ def _resolve_layout(
             dt = 1000.0
 
     ext_texts = []
+    ext_encodings = []
     for k in range(n_ext):
         off = FILE_HEADER_SIZE + TEXT_SIZE * k
-        t, _ = _decode_text(bytes(source.read(off, TEXT_SIZE)), name, off, warnings_list, strict)
+        t, enc_k = _decode_text(bytes(source.read(off, TEXT_SIZE)), name, off, warnings_list, strict)
         ext_texts.append(t)
+        ext_encodings.append(enc_k)
 
     confirmed = int(bh["byte_order_constant"]) == 0x01020304 and (
         (ext_ns > 0 and ext_ns == ns) or first_trace_offset == data_offset
@@ -341,7 +346,7 @@ def _resolve_layout(
         n_extended_text=n_ext,
         trailing_bytes=int(trailing),
     )
-    return _FileHeader(layout, text, ext_texts, bh, raw400, warnings_list)
+    return _FileHeader(layout, text, ext_texts, bh, raw400, warnings_list, ext_encodings)
 
 
 def _count_stanzas(source: ByteSource) -> int:
@@ -717,7 +722,7 @@ class SegyFile(SeismicFile):
             "extended_textual_headers": list(self._fh.extended_textual_headers),
             "binary_header": dict(self._fh.binary_header),
             "binary_header_raw": self._fh.binary_raw.hex(),
-            "format_info": lay.info(),
+            "format_info": {**lay.info(), "extended_text_encodings": list(self._fh.extended_text_encodings)},
             "warnings": list(self._fh.warnings),
             "history": [],
         }
@@ -1008,7 +1013,7 @@ def write_segy(
     path: str,
     *,
     sample_format: int | None = None,
-    endian: str = "big",
+    endian: str | None = None,
     textual_header: str | None = None,
     su: bool = False,
     chunk_traces: int | None = None,
@@ -1023,6 +1028,10 @@ def write_segy(
         pass  # depth data is written with the interval in the same field, as SEG-Y does
     values, cols, mask, is_new, ext = _trace_table(data)
     n, ns = values.shape
+    if endian is None:
+        # keep the byte order of the source; new SEG-Y is big-endian, new SU little-endian
+        src_order = data.attrs.get("format_info", {}).get("byte_order")
+        endian = src_order if data.attrs.get("source_format") in ("segy", "su") and src_order else ("little" if su else "big")
     big = endian in ("big", ">")
     fmt = _pick_format(data, values, sample_format, su)
     _check_range(values, fmt)
@@ -1037,11 +1046,16 @@ def write_segy(
     for name, col in cols.items():
         if name in _TRACE_FIELD:
             th[name] = col
-    th["n_samples"] = ns if ns <= 0xFFFF else 0
-    if dt_us <= 32767 and float(dt_us).is_integer():
-        th["sample_interval"] = int(dt_us)
-    elif "sample_interval" not in cols:
-        th["sample_interval"] = min(int(round(dt_us)), 32767)
+    src = data.attrs.get("format_info", {})
+    same_layout = (
+        data.attrs.get("source_format") in ("segy", "su")
+        and src.get("n_samples") == ns
+        and src.get("sample_interval_us") == dt_us
+    )
+    if not (same_layout and "n_samples" in cols):
+        th["n_samples"] = ns if ns <= 0xFFFF else 0
+    if not (same_layout and "sample_interval" in cols):
+        th["sample_interval"] = int(round(dt_us)) if dt_us <= 32767 else 0
     tid = th["trace_id"].astype(np.int64)
     nonzero = ~zero_rows(values) if n else np.zeros(0, dtype=bool)
     tid = np.where(~mask & nonzero & (tid != _DEAD_TRACE_ID), _DEAD_TRACE_ID, tid)
@@ -1056,32 +1070,38 @@ def write_segy(
         enc = enc if enc in ("ebcdic", "ascii") else "ebcdic"
         text = textual_header if textual_header is not None else data.attrs.get("textual_header") or _default_text(data)
         ext_texts = list(data.attrs.get("extended_textual_headers", []) or [])
+        ext_enc = list(data.attrs.get("format_info", {}).get("extended_text_encodings", []) or [])
         raw_hex = data.attrs.get("binary_header_raw")
         src_big = data.attrs.get("format_info", {}).get("byte_order", "big") == "big"
-        bh = np.zeros(1, dtype=binary_dtype(e))
+        bh = np.frombuffer(bytearray(400), dtype=binary_dtype(e))
         if raw_hex and src_big == big:
-            bh = np.frombuffer(bytes.fromhex(raw_hex), dtype=binary_dtype(e)).copy()
+            # A writable view of a fresh bytearray: copying a structured array would leave the
+            # unassigned gaps between fields uninitialised.
+            bh = np.frombuffer(bytearray(bytes.fromhex(raw_hex)), dtype=binary_dtype(e))
         old = data.attrs.get("binary_header") or {}
+        raw_used = bool(raw_hex) and src_big == big
         for name, *_ in BINARY_FIELDS:
-            if name in old and not raw_hex:
+            if name in old and not raw_used:
                 try:
                     bh[name] = old[name]
                 except (OverflowError, ValueError, TypeError):
                     pass
-        needs_rev2 = ns > 0xFFFF or not float(dt_us).is_integer() or dt_us > 32767 or n_hx > 0 or fmt in (9, 10, 11, 12, 15, 16)
+        needs_rev2 = ns > 0xFFFF or not float(dt_us).is_integer() or dt_us > 32767 or n_hx > 0
+        if not raw_used and fmt in (9, 10, 11, 12, 15, 16):
+            needs_rev2 = True
         rev = (int(bh["revision_major"][0]), int(bh["revision_minor"][0]))
-        if needs_rev2 and rev[0] < 2:
+        if needs_rev2 and rev[0] < 2 and not (raw_used and ns <= 0xFFFF and float(dt_us).is_integer() and dt_us <= 32767):
             bh["revision_major"] = 2
             bh["revision_minor"] = 1 if n_hx else 0
-        elif not raw_hex and rev == (0, 0):
+        elif not raw_used and rev == (0, 0):
             bh["revision_major"] = 1
         if int(bh["sample_interval"][0]) != int(round(dt_us)) and dt_us <= 32767:
             bh["sample_interval"] = int(round(dt_us))
-        if ns <= 0xFFFF and int(bh["n_samples"][0]) != ns:
+        if ns <= 0xFFFF and int(bh["n_samples"][0]) != ns and int(bh["ext_n_samples"][0]) != ns:
             bh["n_samples"] = ns
         if int(bh["format"][0]) != fmt:
             bh["format"] = fmt
-        if needs_rev2:
+        if needs_rev2 and not (raw_used and same_layout):
             bh["byte_order_constant"] = 0x01020304
             if ns > 0xFFFF or int(bh["ext_n_samples"][0]) not in (0, ns):
                 bh["ext_n_samples"] = ns
@@ -1090,11 +1110,13 @@ def write_segy(
             bh["max_additional_trace_headers"] = n_hx
         if int(bh["n_extended_textual_headers"][0]) != len(ext_texts):
             bh["n_extended_textual_headers"] = len(ext_texts)
-        if int(bh["fixed_length_traces"][0]) == 0 and int(bh["revision_major"][0]) >= 1 and not raw_hex:
+        if int(bh["fixed_length_traces"][0]) == 0 and int(bh["revision_major"][0]) >= 1 and not raw_used:
             bh["fixed_length_traces"] = 1
         if int(bh["first_trace_offset"][0]) not in (0, FILE_HEADER_SIZE + TEXT_SIZE * len(ext_texts)):
             bh["first_trace_offset"] = 0
-        prefix = _encode_text(text, enc) + bh.view(np.uint8).tobytes() + b"".join(_encode_text(t, enc) for t in ext_texts)
+        prefix = _encode_text(text, enc) + bh.view(np.uint8).tobytes() + b"".join(
+            _encode_text(t, ext_enc[k] if k < len(ext_enc) else enc) for k, t in enumerate(ext_texts)
+        )
 
     # -- traces, streamed in chunks
     bps = SAMPLE_FORMATS[fmt][0]
@@ -1179,5 +1201,4 @@ class SuPlugin(SegyPlugin):
         return False
 
     def write(self, data: SeismicData, path: str, **options: Any) -> None:
-        options.setdefault("endian", "little")
         write_segy(data, path, su=True, **options)
