@@ -63,100 +63,92 @@ def _u64(buf: np.ndarray, p: int, big: bool) -> np.uint64:
     return r
 
 
-@nb.njit(parallel=True, nogil=True, cache=True)
-def _decode(
-    buf: np.ndarray,
-    offsets: np.ndarray,
-    fmt: int,
-    big: bool,
-    s0: int,
-    s1: int,
-    out: np.ndarray,
-    scale: np.ndarray,
+@nb.njit(inline="always")
+def _decode_row(
+    buf: np.ndarray, off: int, fmt: int, big: bool, s0: int, m: int, row: np.ndarray, scale: np.ndarray
 ) -> None:
-    n = offsets.shape[0]
-    m = s1 - s0
-    for i in nb.prange(n):
-        row = out[i]
-        if offsets[i] < 0:
-            for j in range(m):
-                row[j] = 0
-            continue
-        if fmt == 1:
-            base = offsets[i] + 4 * s0
-            for j in range(m):
-                u = _u32(buf, base + 4 * j, big)
-                frac = u & np.uint32(0x00FFFFFF)
-                v = np.float64(frac) * scale[(u >> np.uint32(24)) & np.uint32(0x7F)]
-                row[j] = -v if (u >> np.uint32(31)) else v
-        elif fmt == 2:
-            base = offsets[i] + 4 * s0
-            for j in range(m):
-                row[j] = np.int32(_u32(buf, base + 4 * j, big))
-        elif fmt == 10:
-            base = offsets[i] + 4 * s0
-            for j in range(m):
-                row[j] = _u32(buf, base + 4 * j, big)
-        elif fmt == 3:
-            base = offsets[i] + 2 * s0
-            for j in range(m):
-                row[j] = np.int16(_u16(buf, base + 2 * j, big))
-        elif fmt == 11:
-            base = offsets[i] + 2 * s0
-            for j in range(m):
-                row[j] = _u16(buf, base + 2 * j, big)
-        elif fmt == 7:
-            base = offsets[i] + 3 * s0
-            for j in range(m):
-                u = _u24(buf, base + 3 * j, big)
-                row[j] = np.int32(u << np.uint32(8)) >> 8
-        elif fmt == 15:
-            base = offsets[i] + 3 * s0
-            for j in range(m):
-                row[j] = _u24(buf, base + 3 * j, big)
-        elif fmt == 8:
-            base = offsets[i] + s0
-            for j in range(m):
-                row[j] = np.int8(buf[base + j])
-        elif fmt == 16:
-            base = offsets[i] + s0
-            for j in range(m):
-                row[j] = buf[base + j]
-        elif fmt == 9:
-            base = offsets[i] + 8 * s0
-            for j in range(m):
-                row[j] = np.int64(_u64(buf, base + 8 * j, big))
-        elif fmt == 12:
-            base = offsets[i] + 8 * s0
-            for j in range(m):
-                row[j] = _u64(buf, base + 8 * j, big)
-
-
-@nb.njit(parallel=True, nogil=True, cache=True)
-def _decode_bits32(buf: np.ndarray, offsets: np.ndarray, big: bool, s0: int, s1: int, out: np.ndarray) -> None:
-    # IEEE float32: move the bits (out is the uint32 view of a float32 array).
-    for i in nb.prange(offsets.shape[0]):
-        row = out[i]
-        if offsets[i] < 0:
-            for j in range(s1 - s0):
-                row[j] = 0
-            continue
-        base = offsets[i] + 4 * s0
-        for j in range(s1 - s0):
+    """Decode one trace's samples s0..s0+m into row; every format branch lives here once."""
+    if off < 0:
+        for j in range(m):
+            row[j] = 0
+        return
+    if fmt == 1:
+        base = off + 4 * s0
+        for j in range(m):
+            u = _u32(buf, base + 4 * j, big)
+            frac = u & np.uint32(0x00FFFFFF)
+            v = np.float64(frac) * scale[(u >> np.uint32(24)) & np.uint32(0x7F)]
+            row[j] = -v if (u >> np.uint32(31)) else v
+    elif fmt == 105:
+        base = off + 4 * s0
+        for j in range(m):
             row[j] = _u32(buf, base + 4 * j, big)
+    elif fmt == 106:
+        base = off + 8 * s0
+        for j in range(m):
+            row[j] = _u64(buf, base + 8 * j, big)
+    elif fmt == 2:
+        base = off + 4 * s0
+        for j in range(m):
+            row[j] = np.int32(_u32(buf, base + 4 * j, big))
+    elif fmt == 10:
+        base = off + 4 * s0
+        for j in range(m):
+            row[j] = _u32(buf, base + 4 * j, big)
+    elif fmt == 3:
+        base = off + 2 * s0
+        for j in range(m):
+            row[j] = np.int16(_u16(buf, base + 2 * j, big))
+    elif fmt == 11:
+        base = off + 2 * s0
+        for j in range(m):
+            row[j] = _u16(buf, base + 2 * j, big)
+    elif fmt == 7:
+        base = off + 3 * s0
+        for j in range(m):
+            u = _u24(buf, base + 3 * j, big)
+            row[j] = np.int32(u << np.uint32(8)) >> 8
+    elif fmt == 15:
+        base = off + 3 * s0
+        for j in range(m):
+            row[j] = _u24(buf, base + 3 * j, big)
+    elif fmt == 8:
+        base = off + s0
+        for j in range(m):
+            row[j] = np.int8(buf[base + j])
+    elif fmt == 16:
+        base = off + s0
+        for j in range(m):
+            row[j] = buf[base + j]
+    elif fmt == 9:
+        base = off + 8 * s0
+        for j in range(m):
+            row[j] = np.int64(_u64(buf, base + 8 * j, big))
+    elif fmt == 12:
+        base = off + 8 * s0
+        for j in range(m):
+            row[j] = _u64(buf, base + 8 * j, big)
 
 
 @nb.njit(parallel=True, nogil=True, cache=True)
-def _decode_bits64(buf: np.ndarray, offsets: np.ndarray, big: bool, s0: int, s1: int, out: np.ndarray) -> None:
+def _decode_par(
+    buf: np.ndarray, offsets: np.ndarray, fmt: int, big: bool, s0: int, s1: int, out: np.ndarray, scale: np.ndarray
+) -> None:
     for i in nb.prange(offsets.shape[0]):
-        row = out[i]
-        if offsets[i] < 0:
-            for j in range(s1 - s0):
-                row[j] = 0
-            continue
-        base = offsets[i] + 8 * s0
-        for j in range(s1 - s0):
-            row[j] = _u64(buf, base + 8 * j, big)
+        _decode_row(buf, offsets[i], fmt, big, s0, s1 - s0, out[i], scale)
+
+
+@nb.njit(nogil=True, cache=True)
+def _decode_ser(
+    buf: np.ndarray, offsets: np.ndarray, fmt: int, big: bool, s0: int, s1: int, out: np.ndarray, scale: np.ndarray
+) -> None:
+    # Same work without the thread pool: small reads (one trace) would pay more for the fork/join.
+    for i in range(offsets.shape[0]):
+        _decode_row(buf, offsets[i], fmt, big, s0, s1 - s0, out[i], scale)
+
+
+#: below this many samples a call decodes on the calling thread
+PARALLEL_MIN_SAMPLES = 1 << 17
 
 
 def decode_traces(
@@ -173,22 +165,18 @@ def decode_traces(
     offs = offsets.astype(np.int64, copy=False)
     stop = start + out.shape[1]
     big = bool(big_endian)
-    if fmt == 5:
-        if out.dtype == np.float32:
-            _decode_bits32(buf, offs, big, start, stop, out.view(np.uint32))
-        else:
-            tmp32 = np.empty(out.shape, dtype=np.float32)
-            _decode_bits32(buf, offs, big, start, stop, tmp32.view(np.uint32))
-            out[...] = tmp32
-    elif fmt == 6:
-        if out.dtype == np.float64:
-            _decode_bits64(buf, offs, big, start, stop, out.view(np.uint64))
-        else:
-            tmp64 = np.empty(out.shape, dtype=np.float64)
-            _decode_bits64(buf, offs, big, start, stop, tmp64.view(np.uint64))
-            out[...] = tmp64
+    if fmt in (5, 6):
+        width = np.float32 if fmt == 5 else np.float64
+        bits = np.uint32 if fmt == 5 else np.uint64
+        target = out if out.dtype == width else np.empty(out.shape, dtype=width)
+        kernel = _decode_par if out.size >= PARALLEL_MIN_SAMPLES else _decode_ser
+        # codes 105/106: move the IEEE bits as unsigned integers into an integer view of the floats
+        kernel(buf, offs, 100 + int(fmt), big, start, stop, target.view(bits), _IBM_SCALE)
+        if target is not out:
+            out[...] = target
     else:
-        _decode(buf, offs, int(fmt), big, start, stop, out, _IBM_SCALE)
+        kernel = _decode_par if out.size >= PARALLEL_MIN_SAMPLES else _decode_ser
+        kernel(buf, offs, int(fmt), big, start, stop, out, _IBM_SCALE)
     return out
 
 
@@ -223,10 +211,20 @@ def zero_rows(values: np.ndarray) -> np.ndarray:
     return out.reshape(values.shape[:-1])
 
 
-def gather_headers(buf: np.ndarray, offsets: np.ndarray, width: int = 240) -> np.ndarray:
+@nb.njit(nogil=True, cache=True)
+def _gather_ser(buf: np.ndarray, offsets: np.ndarray, width: int, out: np.ndarray) -> None:
+    for i in range(offsets.shape[0]):
+        o = offsets[i]
+        for k in range(width):
+            out[i, k] = buf[o + k]
+
+
+def gather_headers(buf: np.ndarray, offsets: np.ndarray, width: int = 240, out: np.ndarray | None = None) -> np.ndarray:
     """Copy ``width`` bytes at each of ``offsets`` from ``buf`` into a ``(n, width)`` uint8 array."""
-    out = np.empty((offsets.shape[0], width), dtype=np.uint8)
-    _gather(buf, offsets.astype(np.int64, copy=False), width, out)
+    if out is None:
+        out = np.empty((offsets.shape[0], width), dtype=np.uint8)
+    kernel = _gather if offsets.shape[0] * width >= PARALLEL_MIN_SAMPLES * 4 else _gather_ser
+    kernel(buf, offsets.astype(np.int64, copy=False), width, out)
     return out
 
 

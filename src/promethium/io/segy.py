@@ -23,7 +23,7 @@ from promethium.io.codecs import decode_traces, encode_traces, gather_headers, z
 from promethium.io.data import SeismicData
 from promethium.io.geometry import GridGeometry, infer_grid
 from promethium.io.segy_headers import BINARY_FIELDS, SAMPLE_FORMATS, TRACE_FIELDS, binary_dtype, trace_dtype
-from promethium.io.source import ByteSource
+from promethium.io.source import ByteSource, LocalSource
 
 __all__ = ["SegyFile", "SegyLayout", "SegyPlugin", "SuPlugin", "write_segy"]
 
@@ -32,6 +32,7 @@ FILE_HEADER_SIZE = 3600
 TRACE_HEADER_SIZE = 240
 _TRACE_FIELD = {name: (pos, width, kind) for name, pos, width, kind in TRACE_FIELDS}
 _DEAD_TRACE_ID = 2
+_CHUNK_BYTES = 32 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------------------------- layout
@@ -511,12 +512,12 @@ class SegyFile(SeismicFile):
     def _block(self, ids: np.ndarray, width: int, rel: int) -> tuple[np.ndarray, np.ndarray]:
         """A uint8 buffer and per-trace offsets of ``width`` bytes at ``rel`` bytes into each trace."""
         offs = self.layout.trace_offset(ids) + rel
+        ts = self.layout.trace_size
         if self._buf is not None:
             return self._buf, offs
         if len(ids) == 0:
             return np.zeros(0, dtype=np.uint8), offs
         # Remote source: one ranged read per run of consecutive traces, fetched concurrently.
-        ts = self.layout.trace_size
         runs = np.split(ids, np.nonzero(np.diff(ids) != 1)[0] + 1)
         ranges: list[tuple[int, int]] = []
         starts = []
@@ -559,13 +560,48 @@ class SegyFile(SeismicFile):
         block = get_settings().io_block_bytes
         return [(start + o, min(block, size - o)) for o in range(0, size, block)]
 
+    def _iter_blocks(self, ids: np.ndarray) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+        """Yield ``(a, b, buf, offs)``: traces ``ids[a:b]`` start at bytes ``offs`` of ``buf``.
+
+        Bulk reads come in blocks of about 32 MiB, fetched by range requests from remote sources and
+        decoded in place from the memory map of a local file.
+        """
+        n = len(ids)
+        ts = self.layout.trace_size
+        step = max(1, _CHUNK_BYTES // ts)
+        if n <= step:
+            buf, offs = self._block(ids, 0, 0)
+            yield 0, n, buf, offs
+            return
+        bounds = [(a, min(a + step, n)) for a in range(0, n, step)]
+        contiguous = int(ids[-1] - ids[0]) == n - 1 and bool(np.all(np.diff(ids) == 1))
+        if not (contiguous and self._buf is not None):
+            for a, b in bounds:
+                buf, offs = self._block(ids[a:b], 0, 0)
+                yield a, b, buf, offs
+            return
+        # Local file: decode straight from the memory map, then drop the pages just used from this
+        # process's mapping (they stay in the page cache), so RSS stays bounded by the output.
+        source = self._source
+        ts_first = int(self.layout.trace_offset(int(ids[0])))
+        rel = np.arange(step, dtype=np.int64) * ts
+        assert self._buf is not None
+        for a, b in bounds:
+            start = ts_first + a * ts
+            if isinstance(source, LocalSource):
+                source.populate(start, (b - a) * ts)
+            yield a, b, self._buf, rel[: b - a] + start
+            if isinstance(source, LocalSource):
+                source.release(start, (b - a) * ts)
+
     def raw_headers(self, traces: slice | Sequence[int] | np.ndarray | None = None) -> np.ndarray:
         """The 240-byte standard trace headers as an ``(n, 240)`` uint8 array (file byte order)."""
         ids = self._ids(traces)
         if traces is None and self._raw_headers is not None:
             return self._raw_headers
-        buf, offs = self._block(ids, TRACE_HEADER_SIZE, 0)
-        out = gather_headers(buf, offs, TRACE_HEADER_SIZE)
+        out = np.empty((len(ids), TRACE_HEADER_SIZE), dtype=np.uint8)
+        for a, b, buf, offs in self._iter_blocks(ids):
+            gather_headers(buf, offs, TRACE_HEADER_SIZE, out=out[a:b])
         if traces is None:
             self._raw_headers = out
         return out
@@ -608,13 +644,18 @@ class SegyFile(SeismicFile):
             rec = raw.view(trace_dtype(endian)).reshape(-1)
             return {f: rec[f].astype(_native(f)) for f in names}
         ids = self._ids(traces)
+        # Gather the byte span that covers every requested field in one pass, then view the fields.
+        lo = min(_TRACE_FIELD[f][0] for f in names) - 1
+        hi = max(_TRACE_FIELD[f][0] + _TRACE_FIELD[f][1] for f in names) - 1
+        span = np.empty((len(ids), hi - lo), dtype=np.uint8)
+        for a, b, buf, offs in self._iter_blocks(ids):
+            gather_headers(buf, offs + lo, hi - lo, out=span[a:b])
         out = {}
         for f in names:
             pos, width, kind = _TRACE_FIELD[f]
-            buf, offs = self._block(ids, width, pos - 1)
-            raw = gather_headers(buf, offs, width)
             fmt = f"{endian}{kind}{width}" if width > 1 else f"{kind}1"
-            out[f] = raw.view(fmt).reshape(-1).astype(_native(f))
+            col = np.ascontiguousarray(span[:, pos - 1 - lo : pos - 1 - lo + width])
+            out[f] = col.view(fmt).reshape(-1).astype(_native(f))
         return out
 
     def header_at(self, byte: int, width: int = 4, traces: slice | Sequence[int] | np.ndarray | None = None) -> np.ndarray:
@@ -686,13 +727,26 @@ class SegyFile(SeismicFile):
         if len(ids) == 0 or s1 == s0:
             return out
         hs = self.layout.header_size
+        lay = self.layout
         if valid is None:
-            buf, offs = self._block(ids, 0, hs)
-        else:
-            buf, offs_valid = self._block(ids[valid], 0, hs)
-            offs = np.full(len(ids), -1, dtype=np.int64)
-            offs[valid] = offs_valid
-        decode_traces(buf, offs, self.layout.sample_format, self.layout.big_endian, out, start=s0)
+            for a, b, buf, offs in self._iter_blocks(ids):
+                decode_traces(buf, offs + hs, lay.sample_format, lay.big_endian, out[a:b], start=s0)
+            return out
+        # Grid reads: holes are zero rows; the traces are read in file order, block by block, and land
+        # in their rows directly when those rows are consecutive (a file sorted like the grid).
+        out[~valid] = 0
+        rows = np.nonzero(valid)[0]
+        order = np.argsort(ids[valid], kind="stable")
+        file_ids = ids[valid][order]
+        file_rows = rows[order]
+        for a, b, buf, offs in self._iter_blocks(file_ids):
+            r = file_rows[a:b]
+            if int(r[-1] - r[0]) == b - a - 1 and bool(np.all(np.diff(r) == 1)):
+                decode_traces(buf, offs + hs, lay.sample_format, lay.big_endian, out[r[0] : r[-1] + 1], start=s0)
+            else:
+                tmp = np.empty((b - a, s1 - s0), dtype=out.dtype)
+                decode_traces(buf, offs + hs, lay.sample_format, lay.big_endian, tmp, start=s0)
+                out[r] = tmp
         return out
 
     def trace(self, i: int) -> np.ndarray:
@@ -741,8 +795,18 @@ class SegyFile(SeismicFile):
     def read(self, traces: slice | None = None, *, headers: str | Sequence[str] = "all") -> SeismicData:
         """Traces as 2D ``(trace, time)`` SeismicData with headers, mask and history."""
         ids = self._ids(traces)
-        values = self.read_array(ids)
-        hdr = self._header_vars(ids, headers)
+        if self._raw_headers is None and headers == "all" and len(ids):
+            # One fetch serves both headers and samples (streaming reads each byte once).
+            buf, offs = self._block(ids, 0, 0)
+            raw = gather_headers(buf, offs, TRACE_HEADER_SIZE)
+            rec = raw.view(trace_dtype(">" if self.layout.big_endian else "<")).reshape(-1)
+            hdr = {f: rec[f].astype(_native(f)) for f, *_ in TRACE_FIELDS}
+            values = np.empty((len(ids), self.n_samples), dtype=self.dtype)
+            lay = self.layout
+            decode_traces(buf, offs + lay.header_size, lay.sample_format, lay.big_endian, values)
+        else:
+            values = self.read_array(ids)
+            hdr = self._header_vars(ids, headers)
         return self._to_data_2d(values, hdr, ids)
 
     def _header_vars(self, ids: np.ndarray, headers: str | Sequence[str]) -> dict[str, np.ndarray]:

@@ -18,6 +18,8 @@ import numpy as np
 
 from promethium.core.errors import StorageError
 
+_MADV_POPULATE_READ = 22  # Linux 5.14+; not exposed by the mmap module
+
 __all__ = ["ByteSource", "FsspecSource", "LocalSource", "is_url", "open_source", "strip_file_scheme"]
 
 
@@ -101,6 +103,31 @@ class LocalSource(ByteSource):
 
     def buffer(self) -> memoryview | None:
         return self._view
+
+    def populate(self, offset: int, size: int) -> None:
+        """Map a byte range in one system call before it is read (instead of one page fault per 64 KiB)."""
+        if self._mm is None:
+            return
+        page = mmap.PAGESIZE
+        start = (offset // page) * page
+        end = min(self.size, offset + size)
+        if end <= start:
+            return
+        try:
+            self._mm.madvise(_MADV_POPULATE_READ, start, end - start)
+        except (OSError, ValueError):  # kernels before 5.14
+            if hasattr(mmap, "MADV_WILLNEED"):
+                self._mm.madvise(mmap.MADV_WILLNEED, start, end - start)
+
+    def release(self, offset: int, size: int) -> None:
+        """Drop the mapped pages of a byte range from this process (they stay in the page cache)."""
+        if self._mm is None or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        page = mmap.PAGESIZE
+        start = (offset // page) * page
+        end = min(self.size, offset + size)
+        if end > start:
+            self._mm.madvise(mmap.MADV_DONTNEED, start, end - start)
 
     def advise_sequential(self) -> None:
         if self._mm is not None and hasattr(mmap, "MADV_SEQUENTIAL"):
