@@ -54,7 +54,13 @@ def _numpy_reference(path: Path, d: SeismicData) -> np.ndarray:
     raw = np.fromfile(path, dtype=np.uint8)[fi["data_offset"] :]
     n = raw.size // fi["trace_size"]
     rows = raw[: n * fi["trace_size"]].reshape(n, fi["trace_size"])
-    hs = fi["trace_size"] - fi["n_samples"] * {1: 4, 2: 4, 3: 2, 5: 4, 6: 8, 7: 3, 8: 1, 9: 8, 10: 4, 11: 2, 12: 8, 15: 3, 16: 1}[fi["sample_format"]]
+    hs = (
+        fi["trace_size"]
+        - fi["n_samples"]
+        * {1: 4, 2: 4, 3: 2, 5: 4, 6: 8, 7: 3, 8: 1, 9: 8, 10: 4, 11: 2, 12: 8, 15: 3, 16: 1}[
+            fi["sample_format"]
+        ]
+    )
     s = rows[:, hs:]
     e = ">" if fi["byte_order"] == "big" else "<"
     fmt = fi["sample_format"]
@@ -66,11 +72,17 @@ def _numpy_reference(path: Path, d: SeismicData) -> np.ndarray:
         return (sign * frac * 16.0**expo).astype(np.float32)
     if fmt in (7, 15):
         b = s.reshape(n, -1, 3).astype(np.int64)
-        v = (b[..., 0] << 16) | (b[..., 1] << 8) | b[..., 2] if e == ">" else (b[..., 2] << 16) | (b[..., 1] << 8) | b[..., 0]
+        v = (
+            (b[..., 0] << 16) | (b[..., 1] << 8) | b[..., 2]
+            if e == ">"
+            else (b[..., 2] << 16) | (b[..., 1] << 8) | b[..., 0]
+        )
         if fmt == 7:
             v = np.where(v >= 2**23, v - 2**24, v)
         return v.astype(np.float32)
-    np_fmt = {2: "i4", 3: "i2", 5: "f4", 6: "f8", 8: "i1", 9: "i8", 10: "u4", 11: "u2", 12: "u8", 16: "u1"}[fmt]
+    np_fmt = {2: "i4", 3: "i2", 5: "f4", 6: "f8", 8: "i1", 9: "i8", 10: "u4", 11: "u2", 12: "u8", 16: "u1"}[
+        fmt
+    ]
     return s.copy().view(f"{e}{np_fmt}").astype(np.float32)
 
 
@@ -102,7 +114,16 @@ def test_valid_file_matches_independent_readers(path: Path) -> None:
 
 
 @needs_shared
-@pytest.mark.parametrize("name", ["obspy_00001034.sgy", "obspy_1.sgy", "obspy_example.y.sgy", "obspy_ld0042_file_00018.sgy", "obspy_planes.segy"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "obspy_00001034.sgy",
+        "obspy_1.sgy",
+        "obspy_example.y.sgy",
+        "obspy_ld0042_file_00018.sgy",
+        "obspy_planes.segy",
+    ],
+)
 def test_first_trace_matches_reference_samples(name: str) -> None:
     ref = np.load(SHARED / "ref" / f"{name}.npy")
     d = _read_quiet(SHARED / name)
@@ -158,7 +179,8 @@ def test_real_file_geometry_and_mask() -> None:
     dead = _read_quiet(SHARED / "segysak_f3-withdead.sgy")
     assert 0 < int(dead.trace_mask.sum()) < dead.n_traces
     ps = _read_quiet(SHARED / "segyio_small-ps.sgy")
-    assert ps.attrs["geometry"]["kind"] == "prestack" and ps.dims == ("trace", "time")
+    assert ps.attrs["geometry"]["kind"] == "prestack"
+    assert ps.dims == ("trace", "time")
     delay = _read_quiet(SHARED / "segyio_delay-scalar.sgy")
     assert delay.samples[0] == pytest.approx(1000.0)
 
@@ -196,7 +218,10 @@ def _volume(fmt: int, seed: int = 0, n_il: int = 4, n_xl: int = 5, ns: int = 17)
         vals,
         sample_interval=2.0,
         headers=headers,
-        coords={"inline": ("inline", il[:, 0].astype(np.int64)), "crossline": ("crossline", xl[0].astype(np.int64))},
+        coords={
+            "inline": ("inline", il[:, 0].astype(np.int64)),
+            "crossline": ("crossline", xl[0].astype(np.int64)),
+        },
     )
 
 
@@ -228,12 +253,17 @@ def test_generated_round_trip_every_format(fmt: int, endian: str, tmp_path: Path
     seed=st.integers(0, 2**16),
     su=st.booleans(),
 )
-def test_property_round_trip(tmp_path: Path, fmt: int, big: bool, n: int, ns: int, seed: int, su: bool) -> None:
+def test_property_round_trip(
+    tmp_path: Path, fmt: int, big: bool, n: int, ns: int, seed: int, su: bool
+) -> None:
     rng = np.random.default_rng(seed)
     fmt = 5 if su else fmt
     n = max(n, 1) if su else n  # an SU file has no file header: zero traces is an empty file
     vals = _values(fmt, rng, (n, ns))
-    hdr = {"offset": rng.integers(-5000, 5000, n).astype(np.int32), "field_record": rng.integers(0, 99, n).astype(np.int32)}
+    hdr = {
+        "offset": rng.integers(-5000, 5000, n).astype(np.int32),
+        "field_record": rng.integers(0, 99, n).astype(np.int32),
+    }
     d = SeismicData.from_array(vals, sample_interval=4.0, headers=hdr)
     path = tmp_path / f"p{seed}.{'su' if su else 'sgy'}"
     pio.write(d, path, sample_format=fmt, endian="big" if big else "little")
@@ -336,7 +366,8 @@ def test_irregular_survey_holes_and_duplicates(tmp_path: Path) -> None:
     pio.write(sub, p)
     with pytest.warns(UserWarning, match="repeat"):
         auto = pio.read(p)
-    assert auto.dims == ("trace", "time") and auto.attrs["geometry"]["duplicates"] == 1
+    assert auto.dims == ("trace", "time")
+    assert auto.attrs["geometry"]["duplicates"] == 1
     with pytest.raises(GeometryError, match="duplicates"):
         pio.read(p, geometry="3d")
     with pytest.warns(UserWarning, match="kept the first"):
@@ -396,3 +427,27 @@ def test_source_reads_bytes_like_the_file(tmp_path: Path) -> None:
         assert s.size == 1024
         assert bytes(s.read(250, 10)) == bytes(range(250, 256)) + bytes(range(4))
         assert bytes(s.read(1020, 100)) == bytes(range(252, 256))
+
+
+def test_block_paths_match_small_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bulk reads (blocks, populate/release of the map, grid scatter) equal the direct path."""
+    import promethium.io.segy as segy_mod
+
+    d = _volume(1, n_il=9, n_xl=11, ns=40)
+    flat = d.to_traces()
+    keep = np.r_[np.arange(0, 30), np.arange(35, 99)]  # a gap of 5 traces: holes in the volume
+    p = tmp_path / "blocks.sgy"
+    pio.write(flat.isel(trace=keep), p)
+    direct = pio.read(p)
+    monkeypatch.setattr(segy_mod, "_CHUNK_BYTES", 3 * (240 + 4 * 40))
+    monkeypatch.setattr(segy_mod, "_RELEASE_MIN_BYTES", 1)
+    blocked = pio.read(p)
+    assert blocked.equals(direct)
+    with pio.open(p) as f:
+        np.testing.assert_array_equal(f.read_array(), flat.values[keep])
+        np.testing.assert_array_equal(
+            f.headers(["crossline", "inline"])["inline"], flat.header("inline")[keep]
+        )
+        np.testing.assert_array_equal(f.read(slice(4, 50)).values, flat.values[keep][4:50])
+        rev = np.arange(f.n_traces)[::-1].copy()
+        np.testing.assert_array_equal(f.read_array(rev), flat.values[keep][::-1])

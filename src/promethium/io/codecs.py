@@ -132,7 +132,14 @@ def _decode_row(
 
 @nb.njit(parallel=True, nogil=True, cache=True)
 def _decode_par(
-    buf: np.ndarray, offsets: np.ndarray, fmt: int, big: bool, s0: int, s1: int, out: np.ndarray, scale: np.ndarray
+    buf: np.ndarray,
+    offsets: np.ndarray,
+    fmt: int,
+    big: bool,
+    s0: int,
+    s1: int,
+    out: np.ndarray,
+    scale: np.ndarray,
 ) -> None:
     for i in nb.prange(offsets.shape[0]):
         _decode_row(buf, offsets[i], fmt, big, s0, s1 - s0, out[i], scale)
@@ -140,7 +147,14 @@ def _decode_par(
 
 @nb.njit(nogil=True, cache=True)
 def _decode_ser(
-    buf: np.ndarray, offsets: np.ndarray, fmt: int, big: bool, s0: int, s1: int, out: np.ndarray, scale: np.ndarray
+    buf: np.ndarray,
+    offsets: np.ndarray,
+    fmt: int,
+    big: bool,
+    s0: int,
+    s1: int,
+    out: np.ndarray,
+    scale: np.ndarray,
 ) -> None:
     # Same work without the thread pool: small reads (one trace) would pay more for the fork/join.
     for i in range(offsets.shape[0]):
@@ -219,7 +233,9 @@ def _gather_ser(buf: np.ndarray, offsets: np.ndarray, width: int, out: np.ndarra
             out[i, k] = buf[o + k]
 
 
-def gather_headers(buf: np.ndarray, offsets: np.ndarray, width: int = 240, out: np.ndarray | None = None) -> np.ndarray:
+def gather_headers(
+    buf: np.ndarray, offsets: np.ndarray, width: int = 240, out: np.ndarray | None = None
+) -> np.ndarray:
     """Copy ``width`` bytes at each of ``offsets`` from ``buf`` into a ``(n, width)`` uint8 array."""
     if out is None:
         out = np.empty((offsets.shape[0], width), dtype=np.uint8)
@@ -290,7 +306,9 @@ def _encode(values: np.ndarray, fmt: int, big: bool, out: np.ndarray, offsets: n
                 _put(out, base + 8 * j, np.uint64(np.int64(round(x))), 8, big)
 
 
-def encode_traces(values: np.ndarray, fmt: int, big_endian: bool, out: np.ndarray, offsets: np.ndarray) -> None:
+def encode_traces(
+    values: np.ndarray, fmt: int, big_endian: bool, out: np.ndarray, offsets: np.ndarray
+) -> None:
     """Encode ``values`` (n traces x m samples) in SEG-Y format ``fmt`` into the uint8 buffer ``out``,
     trace ``i`` starting at byte ``offsets[i]``."""
     if fmt == 5:
@@ -300,7 +318,13 @@ def encode_traces(values: np.ndarray, fmt: int, big_endian: bool, out: np.ndarra
         bits64 = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
         _encode(bits64, 6, bool(big_endian), out, offsets.astype(np.int64, copy=False))
     else:
-        _encode(np.ascontiguousarray(values), int(fmt), bool(big_endian), out, offsets.astype(np.int64, copy=False))
+        _encode(
+            np.ascontiguousarray(values),
+            int(fmt),
+            bool(big_endian),
+            out,
+            offsets.astype(np.int64, copy=False),
+        )
 
 
 def ibm_to_float(words: np.ndarray) -> np.ndarray:

@@ -10,10 +10,11 @@ segyio stays the reference it is tested and benchmarked against.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -33,6 +34,7 @@ TRACE_HEADER_SIZE = 240
 _TRACE_FIELD = {name: (pos, width, kind) for name, pos, width, kind in TRACE_FIELDS}
 _DEAD_TRACE_ID = 2
 _CHUNK_BYTES = 32 * 1024 * 1024
+_RELEASE_MIN_BYTES = 4 * 1024 * 1024  # reads this large populate and release their pages
 
 
 # --------------------------------------------------------------------------------------------- layout
@@ -111,7 +113,9 @@ def _looks_like_text(raw: bytes) -> tuple[float, float]:
     return float(ascii_ok.mean()), float(ebcdic_ok.mean())
 
 
-def _decode_text(raw: bytes, name: str, offset: int, warnings_list: list[str], strict: bool) -> tuple[str, str]:
+def _decode_text(
+    raw: bytes, name: str, offset: int, warnings_list: list[str], strict: bool
+) -> tuple[str, str]:
     """Decode a 3200-byte textual header, telling EBCDIC from ASCII by content."""
     asc, ebc = _looks_like_text(raw)
     a = np.frombuffer(raw, dtype=np.uint8)
@@ -120,8 +124,10 @@ def _decode_text(raw: bytes, name: str, offset: int, warnings_list: list[str], s
     encoding = "ascii" if (asc >= ebc and n_space_ascii >= n_space_ebcdic) else "ebcdic"
     text = raw.decode("cp037") if encoding == "ebcdic" else raw.decode("latin-1")
     n_nul = raw.count(0)
-    bad = n_nul if encoding == "ebcdic" else int(((a < 0x20) | (a >= 0x7F)).sum()) - int(
-        ((a == 0x0A) | (a == 0x0D)).sum()
+    bad = (
+        n_nul
+        if encoding == "ebcdic"
+        else int(((a < 0x20) | (a >= 0x7F)).sum()) - int(((a == 0x0A) | (a == 0x0D)).sum())
     )
     if n_nul or (encoding == "ascii" and bad > 0):
         msg = (
@@ -203,7 +209,11 @@ def _resolve_layout(
     fmt = int(sample_format or bh["format"])
     if not _plausible_format(fmt):
         if fmt == 4:
-            raise FormatError("sample format 4 (fixed point with gain) is obsolete and not supported", path=name, offset=3224)
+            raise FormatError(
+                "sample format 4 (fixed point with gain) is obsolete and not supported",
+                path=name,
+                offset=3224,
+            )
         raise FormatError(
             f"unknown sample format code {fmt} in the binary header (valid: "
             f"{', '.join(str(k) for k in SAMPLE_FORMATS)}); pass sample_format= to override",
@@ -220,7 +230,10 @@ def _resolve_layout(
     if not sample_interval and rev2 and math.isfinite(ext_dt) and 0 < ext_dt <= 1e7:
         dt = ext_dt
     elif not sample_interval and ext_dt != 0 and rev2:
-        warn(f"{name}: extended sample interval {ext_dt!r} at byte 3272 is not plausible; ignored", warnings_list)
+        warn(
+            f"{name}: extended sample interval {ext_dt!r} at byte 3272 is not plausible; ignored",
+            warnings_list,
+        )
     if dt < 0:
         raise FormatError(f"negative sample interval {dt:g} us in the binary header", path=name, offset=3216)
 
@@ -252,7 +265,9 @@ def _resolve_layout(
             ns_candidates.append(ext_ns)
     ns_candidates = list(dict.fromkeys(ns_candidates))
     if not ns_candidates:
-        raise FormatError("the binary header and first trace header give no sample count", path=name, offset=3220)
+        raise FormatError(
+            "the binary header and first trace header give no sample count", path=name, offset=3220
+        )
     max_ns = get_settings().io_max_samples
 
     mh = int(bh["max_additional_trace_headers"])
@@ -263,7 +278,12 @@ def _resolve_layout(
     fallback: tuple[int, int, int, int] | None = None
     for n_ext in ext_candidates:
         data_offset = FILE_HEADER_SIZE + TEXT_SIZE * n_ext
-        if rev2 and first_trace_offset >= FILE_HEADER_SIZE and first_trace_offset <= size and n_ext == n_ext_text:
+        if (
+            rev2
+            and first_trace_offset >= FILE_HEADER_SIZE
+            and first_trace_offset <= size
+            and n_ext == n_ext_text
+        ):
             data_offset = first_trace_offset
         if data_offset > size:
             continue
@@ -302,7 +322,9 @@ def _resolve_layout(
             f"trace {n_full} follow the last complete trace (truncated or inconsistent file)"
         )
         if truncated != "drop":
-            raise FormatError(msg + "; pass truncated='drop' to read the complete traces", path=name, offset=end)
+            raise FormatError(
+                msg + "; pass truncated='drop' to read the complete traces", path=name, offset=end
+            )
         warn(f"{name}: {msg}; dropped", warnings_list)
         chosen = fallback
     n_ext, ns, n_hx, data_offset = chosen
@@ -313,9 +335,15 @@ def _resolve_layout(
     if dt == 0:
         # Fall back on the first trace header, then give up with a clear default.
         if n_traces > 0:
-            tdt = int.from_bytes(bytes(source.read(data_offset + 116, 2)), "big" if big else "little", signed=True)
+            tdt = int.from_bytes(
+                bytes(source.read(data_offset + 116, 2)), "big" if big else "little", signed=True
+            )
             if tdt < 0:
-                raise FormatError(f"negative sample interval {tdt} us in trace header 0", path=name, offset=data_offset + 116)
+                raise FormatError(
+                    f"negative sample interval {tdt} us in trace header 0",
+                    path=name,
+                    offset=data_offset + 116,
+                )
             dt = float(tdt)
         if dt == 0:
             warn(f"{name}: no sample interval in the headers; assuming 1 ms", warnings_list)
@@ -359,33 +387,45 @@ def _count_stanzas(source: ByteSource) -> int:
         for enc in ("cp037", "latin-1"):
             if "((SEG: ENDTEXT))" in block.decode(enc).upper():
                 return k
-    raise FormatError("no ((SEG: EndText)) stanza ends the extended textual headers", path=source.name, offset=FILE_HEADER_SIZE)
+    raise FormatError(
+        "no ((SEG: EndText)) stanza ends the extended textual headers",
+        path=source.name,
+        offset=FILE_HEADER_SIZE,
+    )
 
 
 def _resolve_su(source: ByteSource, *, endian: str = "auto", truncated: str = "error") -> _FileHeader:
     """SU files have no file header: trace headers + IEEE float samples in either byte order."""
     name, size = source.name, source.size
     if size < TRACE_HEADER_SIZE:
-        raise FormatError(f"{size} bytes is shorter than one 240-byte SU trace header", path=name, offset=size)
+        raise FormatError(
+            f"{size} bytes is shorter than one 240-byte SU trace header", path=name, offset=size
+        )
     th = bytes(source.read(0, TRACE_HEADER_SIZE))
     orders = [True, False] if endian == "auto" else [endian in ("big", ">")]
     best: tuple[float, bool, int] | None = None
     for big in orders:
-        bo = "big" if big else "little"
+        bo: Literal["big", "little"] = "big" if big else "little"
         ns = int.from_bytes(th[114:116], bo)
         if ns <= 0:
             continue
         tsize = TRACE_HEADER_SIZE + 4 * ns
         consistent = size % tsize == 0
-        score = 2 * consistent
-        sample = np.frombuffer(bytes(source.read(TRACE_HEADER_SIZE, min(4 * ns, 4096))), dtype=">f4" if big else "<f4")
+        score = 2.0 * consistent
+        sample = np.frombuffer(
+            bytes(source.read(TRACE_HEADER_SIZE, min(4 * ns, 4096))), dtype=">f4" if big else "<f4"
+        )
         with np.errstate(all="ignore"):
-            finite = np.isfinite(sample) & ((np.abs(sample) < 1e20) & ((sample == 0) | (np.abs(sample) > 1e-20)))
+            finite = np.isfinite(sample) & (
+                (np.abs(sample) < 1e20) & ((sample == 0) | (np.abs(sample) > 1e-20))
+            )
         score += float(finite.mean()) if sample.size else 0.0
         if best is None or score > best[0]:
             best = (score, big, ns)
     if best is None:
-        raise FormatError("the first SU trace header gives no sample count (bytes 115-116)", path=name, offset=114)
+        raise FormatError(
+            "the first SU trace header gives no sample count (bytes 115-116)", path=name, offset=114
+        )
     _, big, ns = best
     tsize = TRACE_HEADER_SIZE + 4 * ns
     warnings_list: list[str] = []
@@ -393,7 +433,11 @@ def _resolve_su(source: ByteSource, *, endian: str = "auto", truncated: str = "e
     if trailing:
         msg = f"file size {size} is not a whole number of {tsize}-byte SU traces ({trailing} extra bytes)"
         if truncated != "drop":
-            raise FormatError(msg + "; pass truncated='drop' to read the complete traces", path=name, offset=n_traces * tsize)
+            raise FormatError(
+                msg + "; pass truncated='drop' to read the complete traces",
+                path=name,
+                offset=n_traces * tsize,
+            )
         warn(f"{name}: {msg}; dropped", warnings_list)
     dt = float(int.from_bytes(th[116:118], "big" if big else "little", signed=True))
     if dt < 0:
@@ -551,7 +595,9 @@ class SegyFile(SeismicFile):
             cursor += n_bytes
             k += len(run)
         if buf.size < cursor:
-            raise FormatError("the object is shorter than its headers say", path=self.path, offset=int(offs[-1]))
+            raise FormatError(
+                "the object is shorter than its headers say", path=self.path, offset=int(offs[-1])
+            )
         return buf, pos
 
     def _split_range(self, start: int, size: int) -> list[tuple[int, int]]:
@@ -567,15 +613,14 @@ class SegyFile(SeismicFile):
         decoded in place from the memory map of a local file.
         """
         n = len(ids)
+        if n == 0:
+            return
         ts = self.layout.trace_size
         step = max(1, _CHUNK_BYTES // ts)
-        if n <= step:
-            buf, offs = self._block(ids, 0, 0)
-            yield 0, n, buf, offs
-            return
         bounds = [(a, min(a + step, n)) for a in range(0, n, step)]
         contiguous = int(ids[-1] - ids[0]) == n - 1 and bool(np.all(np.diff(ids) == 1))
-        if not (contiguous and self._buf is not None):
+        small = n * ts < _RELEASE_MIN_BYTES
+        if not (contiguous and self._buf is not None) or small:
             for a, b in bounds:
                 buf, offs = self._block(ids[a:b], 0, 0)
                 yield a, b, buf, offs
@@ -637,7 +682,9 @@ class SegyFile(SeismicFile):
         names = [f for f, *_ in TRACE_FIELDS] if fields is None else list(fields)
         unknown = [f for f in names if f not in _TRACE_FIELD]
         if unknown:
-            raise KeyError(f"unknown trace header field(s) {unknown}; see promethium.io.segy_headers.TRACE_FIELDS")
+            raise KeyError(
+                f"unknown trace header field(s) {unknown}; see promethium.io.segy_headers.TRACE_FIELDS"
+            )
         endian = ">" if self.layout.big_endian else "<"
         if fields is None or len(names) > 8 or self._raw_headers is not None:
             raw = self.raw_headers(traces)
@@ -658,7 +705,9 @@ class SegyFile(SeismicFile):
             out[f] = col.view(fmt).reshape(-1).astype(_native(f))
         return out
 
-    def header_at(self, byte: int, width: int = 4, traces: slice | Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+    def header_at(
+        self, byte: int, width: int = 4, traces: slice | Sequence[int] | np.ndarray | None = None
+    ) -> np.ndarray:
         """A signed integer header value at any 1-based byte position (for non-standard layouts)."""
         if width not in (2, 4) or not 1 <= byte <= TRACE_HEADER_SIZE - width + 1:
             raise ValueError(f"cannot read a {width}-byte integer at trace header byte {byte}")
@@ -689,14 +738,19 @@ class SegyFile(SeismicFile):
             i = int(ids[np.argmax(bad)])
             consistent = bool(np.all(ns == ns[0]) and np.all(dt == dt[0]))
             msg = (
-                f"trace header {i} says {int(ns[np.argmax(bad)])} samples every {int(dt[np.argmax(bad)])} us but the "
+                f"trace header {i} says {int(ns[np.argmax(bad)])} samples every "
+                f"{int(dt[np.argmax(bad)])} us but the "
                 f"file layout is {lay.n_samples} samples every {lay.sample_interval_us:g} us"
             )
             if consistent or lay.confirmed:
                 # Every header repeats the same stale values while the size fits the binary header:
                 # stale per-trace fields, a known quirk of some writers.
                 if msg not in self._fh.warnings:
-                    warn(f"{self.path}: {msg} (the file layout is stated by the binary header and fits the file size); using it", self._fh.warnings)
+                    warn(
+                        f"{self.path}: {msg} (the file layout is stated by the binary header and fits the "
+                        "file size); using it",
+                        self._fh.warnings,
+                    )
                 return
             raise FormatError(
                 msg + ", and trace headers disagree with each other: trace headers are missing or misplaced",
@@ -742,7 +796,9 @@ class SegyFile(SeismicFile):
         for a, b, buf, offs in self._iter_blocks(file_ids):
             r = file_rows[a:b]
             if int(r[-1] - r[0]) == b - a - 1 and bool(np.all(np.diff(r) == 1)):
-                decode_traces(buf, offs + hs, lay.sample_format, lay.big_endian, out[r[0] : r[-1] + 1], start=s0)
+                decode_traces(
+                    buf, offs + hs, lay.sample_format, lay.big_endian, out[r[0] : r[-1] + 1], start=s0
+                )
             else:
                 tmp = np.empty((b - a, s1 - s0), dtype=out.dtype)
                 decode_traces(buf, offs + hs, lay.sample_format, lay.big_endian, tmp, start=s0)
@@ -796,14 +852,15 @@ class SegyFile(SeismicFile):
         """Traces as 2D ``(trace, time)`` SeismicData with headers, mask and history."""
         ids = self._ids(traces)
         if self._raw_headers is None and headers == "all" and len(ids):
-            # One fetch serves both headers and samples (streaming reads each byte once).
-            buf, offs = self._block(ids, 0, 0)
-            raw = gather_headers(buf, offs, TRACE_HEADER_SIZE)
-            rec = raw.view(trace_dtype(">" if self.layout.big_endian else "<")).reshape(-1)
-            hdr = {f: rec[f].astype(_native(f)) for f, *_ in TRACE_FIELDS}
-            values = np.empty((len(ids), self.n_samples), dtype=self.dtype)
+            # One pass over the bytes serves both headers and samples (streaming reads each byte once).
             lay = self.layout
-            decode_traces(buf, offs + lay.header_size, lay.sample_format, lay.big_endian, values)
+            raw = np.empty((len(ids), TRACE_HEADER_SIZE), dtype=np.uint8)
+            values = np.empty((len(ids), self.n_samples), dtype=self.dtype)
+            for a, b, buf, offs in self._iter_blocks(ids):
+                gather_headers(buf, offs, TRACE_HEADER_SIZE, out=raw[a:b])
+                decode_traces(buf, offs + lay.header_size, lay.sample_format, lay.big_endian, values[a:b])
+            rec = raw.view(trace_dtype(">" if lay.big_endian else "<")).reshape(-1)
+            hdr = {f: rec[f].astype(_native(f)) for f, *_ in TRACE_FIELDS}
         else:
             values = self.read_array(ids)
             hdr = self._header_vars(ids, headers)
@@ -873,17 +930,32 @@ class SegyFile(SeismicFile):
         warnings_list = list(self._fh.warnings)
         grid: GridGeometry | None = None
         if geometry != "2d" and self.n_traces:
-            il = self.header_at(inline_byte, 4) if inline_byte != 189 or "inline" not in hdr else hdr["inline"]
-            xl = self.header_at(crossline_byte, 4) if crossline_byte != 193 or "crossline" not in hdr else hdr["crossline"]
+            il = (
+                self.header_at(inline_byte, 4) if inline_byte != 189 or "inline" not in hdr else hdr["inline"]
+            )
+            xl = (
+                self.header_at(crossline_byte, 4)
+                if crossline_byte != 193 or "crossline" not in hdr
+                else hdr["crossline"]
+            )
             off = hdr.get("offset")
             grid = infer_grid(il, xl, off)
             if grid.kind != "3d":
                 if geometry == "3d" and not (grid.n_duplicates and duplicates != "error"):
                     raise GeometryError(
-                        f"{self.path}: the headers at bytes {inline_byte}/{crossline_byte} do not describe a 3D "
+                        f"{self.path}: the headers at bytes {inline_byte}/{crossline_byte} "
+                        "do not describe a 3D "
                         f"grid: {grid.reason}"
-                        + (f"; duplicates e.g. {grid.duplicate_examples[:3]}" if grid.duplicate_examples else "")
-                        + ("; pass duplicates='first' or 'last' to keep one trace per cell" if grid.n_duplicates else "")
+                        + (
+                            f"; duplicates e.g. {grid.duplicate_examples[:3]}"
+                            if grid.duplicate_examples
+                            else ""
+                        )
+                        + (
+                            "; pass duplicates='first' or 'last' to keep one trace per cell"
+                            if grid.n_duplicates
+                            else ""
+                        )
                     )
                 if geometry == "auto" and grid.kind == "irregular" and grid.n_duplicates:
                     warn(
@@ -940,7 +1012,9 @@ class SegyFile(SeismicFile):
             hvars[name] = g.reshape(n_il, n_xl)
         mask = np.zeros(n_il * n_xl, dtype=bool)
         flat_vals = values.reshape(n_il * n_xl, -1)
-        mask[present] = self._mask(flat_vals[present], {k: v[cell_trace[present]] for k, v in hdr.items() if k == "trace_id"})
+        mask[present] = self._mask(
+            flat_vals[present], {k: v[cell_trace[present]] for k, v in hdr.items() if k == "trace_id"}
+        )
         attrs = self._attrs()
         attrs["warnings"] = warnings_list
         attrs["geometry"] = report
@@ -1026,10 +1100,19 @@ def _pick_format(data: SeismicData, values: np.ndarray, requested: int | None, s
         if requested not in SAMPLE_FORMATS:
             raise PromethiumError(f"unknown SEG-Y sample format {requested}; valid: {sorted(SAMPLE_FORMATS)}")
         return int(requested)
-    src = data.attrs.get("format_info", {}).get("sample_format") if data.attrs.get("source_format") == "segy" else None
+    src = (
+        data.attrs.get("format_info", {}).get("sample_format")
+        if data.attrs.get("source_format") == "segy"
+        else None
+    )
     if src in (1, 5, 6):
         return int(src)
-    if src in SAMPLE_FORMATS and values.size and np.all(np.isfinite(values)) and np.array_equal(values, np.round(values)):
+    if (
+        src in SAMPLE_FORMATS
+        and values.size
+        and np.all(np.isfinite(values))
+        and np.array_equal(values, np.round(values))
+    ):
         return int(src)
     return 5
 
@@ -1095,7 +1178,11 @@ def write_segy(
     if endian is None:
         # keep the byte order of the source; new SEG-Y is big-endian, new SU little-endian
         src_order = data.attrs.get("format_info", {}).get("byte_order")
-        endian = src_order if data.attrs.get("source_format") in ("segy", "su") and src_order else ("little" if su else "big")
+        endian = (
+            src_order
+            if data.attrs.get("source_format") in ("segy", "su") and src_order
+            else ("little" if su else "big")
+        )
     big = endian in ("big", ">")
     fmt = _pick_format(data, values, sample_format, su)
     _check_range(values, fmt)
@@ -1119,7 +1206,7 @@ def write_segy(
     if not (same_layout and "n_samples" in cols):
         th["n_samples"] = ns if ns <= 0xFFFF else 0
     if not (same_layout and "sample_interval" in cols):
-        th["sample_interval"] = int(round(dt_us)) if dt_us <= 32767 else 0
+        th["sample_interval"] = round(dt_us) if dt_us <= 32767 else 0
     tid = th["trace_id"].astype(np.int64)
     nonzero = ~zero_rows(values) if n else np.zeros(0, dtype=bool)
     tid = np.where(~mask & nonzero & (tid != _DEAD_TRACE_ID), _DEAD_TRACE_ID, tid)
@@ -1132,7 +1219,11 @@ def write_segy(
     if not su:
         enc = data.attrs.get("format_info", {}).get("text_encoding", "ebcdic")
         enc = enc if enc in ("ebcdic", "ascii") else "ebcdic"
-        text = textual_header if textual_header is not None else data.attrs.get("textual_header") or _default_text(data)
+        text = (
+            textual_header
+            if textual_header is not None
+            else data.attrs.get("textual_header") or _default_text(data)
+        )
         ext_texts = list(data.attrs.get("extended_textual_headers", []) or [])
         ext_enc = list(data.attrs.get("format_info", {}).get("extended_text_encodings", []) or [])
         raw_hex = data.attrs.get("binary_header_raw")
@@ -1146,21 +1237,23 @@ def write_segy(
         raw_used = bool(raw_hex) and src_big == big
         for name, *_ in BINARY_FIELDS:
             if name in old and not raw_used:
-                try:
+                with contextlib.suppress(OverflowError, ValueError, TypeError):
                     bh[name] = old[name]
-                except (OverflowError, ValueError, TypeError):
-                    pass
         needs_rev2 = ns > 0xFFFF or not float(dt_us).is_integer() or dt_us > 32767 or n_hx > 0
         if not raw_used and fmt in (9, 10, 11, 12, 15, 16):
             needs_rev2 = True
         rev = (int(bh["revision_major"][0]), int(bh["revision_minor"][0]))
-        if needs_rev2 and rev[0] < 2 and not (raw_used and ns <= 0xFFFF and float(dt_us).is_integer() and dt_us <= 32767):
+        if (
+            needs_rev2
+            and rev[0] < 2
+            and not (raw_used and ns <= 0xFFFF and float(dt_us).is_integer() and dt_us <= 32767)
+        ):
             bh["revision_major"] = 2
             bh["revision_minor"] = 1 if n_hx else 0
         elif not raw_used and rev == (0, 0):
             bh["revision_major"] = 1
-        if int(bh["sample_interval"][0]) != int(round(dt_us)) and dt_us <= 32767:
-            bh["sample_interval"] = int(round(dt_us))
+        if int(bh["sample_interval"][0]) != round(dt_us) and dt_us <= 32767:
+            bh["sample_interval"] = round(dt_us)
         if ns <= 0xFFFF and int(bh["n_samples"][0]) != ns and int(bh["ext_n_samples"][0]) != ns:
             bh["n_samples"] = ns
         if int(bh["format"][0]) != fmt:
@@ -1178,8 +1271,12 @@ def write_segy(
             bh["fixed_length_traces"] = 1
         if int(bh["first_trace_offset"][0]) not in (0, FILE_HEADER_SIZE + TEXT_SIZE * len(ext_texts)):
             bh["first_trace_offset"] = 0
-        prefix = _encode_text(text, enc) + bh.view(np.uint8).tobytes() + b"".join(
-            _encode_text(t, ext_enc[k] if k < len(ext_enc) else enc) for k, t in enumerate(ext_texts)
+        prefix = (
+            _encode_text(text, enc)
+            + bh.view(np.uint8).tobytes()
+            + b"".join(
+                _encode_text(t, ext_enc[k] if k < len(ext_enc) else enc) for k, t in enumerate(ext_texts)
+            )
         )
 
     # -- traces, streamed in chunks

@@ -6,6 +6,7 @@ paths, ``file://``, ``s3://`` and ``http(s)://`` alike, and nothing downloads a 
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import threading
@@ -99,7 +100,8 @@ class LocalSource(ByteSource):
         return self._view[offset : min(offset + size, self.size)]
 
     def readinto(self, offset: int, out: np.ndarray) -> int:
-        return os.preadv(self._fd, [out.view(np.uint8).reshape(-1)], offset)
+        view: Any = out.view(np.uint8).reshape(-1)
+        return os.preadv(self._fd, [view], offset)
 
     def buffer(self) -> memoryview | None:
         return self._view
@@ -135,17 +137,13 @@ class LocalSource(ByteSource):
 
     def close(self) -> None:
         if self._view is not None:
-            try:
+            # numpy arrays may still reference the map; the OS reclaims it with them.
+            with contextlib.suppress(BufferError):
                 self._view.release()
-            except BufferError:
-                # numpy arrays still reference the map; the OS reclaims it with them.
-                pass
             self._view = None
         if self._mm is not None:
-            try:
+            with contextlib.suppress(BufferError):
                 self._mm.close()
-            except BufferError:
-                pass
             self._mm = None
         if self._fd >= 0:
             os.close(self._fd)
