@@ -451,3 +451,40 @@ def test_block_paths_match_small_reads(tmp_path: Path, monkeypatch: pytest.Monke
         np.testing.assert_array_equal(f.read(slice(4, 50)).values, flat.values[keep][4:50])
         rev = np.arange(f.n_traces)[::-1].copy()
         np.testing.assert_array_equal(f.read_array(rev), flat.values[keep][::-1])
+
+
+def test_failure_mid_write_leaves_nothing_and_keeps_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import promethium.io.segy as segy_mod
+
+    d = SeismicData.from_array(np.ones((50, 10)), sample_interval=1.0)
+    out = tmp_path / "o.sgy"
+    out.write_bytes(b"previous contents")
+    calls = {"n": 0}
+    real = segy_mod.encode_traces
+
+    def failing(*args: object, **kw: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(segy_mod, "encode_traces", failing)
+    with pytest.raises(OSError, match="disk full"):
+        pio.write(d, out, chunk_traces=10)
+    assert out.read_bytes() == b"previous contents"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.sgy"]
+    monkeypatch.setattr(segy_mod, "encode_traces", real)
+    with pytest.raises(PromethiumError, match="already exists"):
+        pio.write(d, out, overwrite=False)
+    pio.write(d, out)
+    assert oct(out.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    import os
+
+    m = os.umask(0)
+    os.umask(m)
+    return m

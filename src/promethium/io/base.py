@@ -98,11 +98,15 @@ class FormatPlugin(ABC):
         """Chunks of whole traces in bounded memory; formats without random access yield one chunk."""
         yield self.read(source, **options)
 
-    def read_store(self, path: str, *, storage_options: dict[str, Any] | None = None, **options: Any) -> SeismicData:
+    def read_store(
+        self, path: str, *, storage_options: dict[str, Any] | None = None, **options: Any
+    ) -> SeismicData:
         """Read a folder/prefix store (only for ``is_store`` plugins)."""
         raise NotImplementedError(f"{self.name} is not a store format")
 
-    def open_store(self, path: str, *, storage_options: dict[str, Any] | None = None, **options: Any) -> SeismicFile:
+    def open_store(
+        self, path: str, *, storage_options: dict[str, Any] | None = None, **options: Any
+    ) -> SeismicFile:
         """Open a folder/prefix store lazily (only for ``is_store`` plugins)."""
         raise NotImplementedError(f"{self.name} is not a store format")
 
@@ -148,6 +152,10 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = True) -> It
         raise StorageError(f"{parent}: output folder does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".{uuid.uuid4().hex[:8]}.part", dir=parent)
     try:
+        # mkstemp creates the file 0600; give the result the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
