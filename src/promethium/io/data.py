@@ -54,7 +54,9 @@ class SeismicData:
             raise ValueError("a SeismicData dataset needs an 'amplitude' variable")
         amp = dataset["amplitude"]
         if amp.dims[-1] not in SAMPLE_DIMS:
-            raise ValueError(f"the last dim of 'amplitude' must be one of {SAMPLE_DIMS}, not {amp.dims[-1]!r}")
+            raise ValueError(
+                f"the last dim of 'amplitude' must be one of {SAMPLE_DIMS}, not {amp.dims[-1]!r}"
+            )
         trace_dims = tuple(amp.dims[:-1])
         if trace_dims not in (TRACE_DIMS_2D, TRACE_DIMS_3D):
             raise ValueError(f"trace dims must be {TRACE_DIMS_2D} or {TRACE_DIMS_3D}, not {trace_dims}")
@@ -223,7 +225,9 @@ class SeismicData:
         return np.asarray(self._ds[key].values)
 
     # ------------------------------------------------------------------ derivation
-    def _derive(self, ds: xr.Dataset, operation: str | None, parameters: Mapping[str, Any] | None) -> SeismicData:
+    def _derive(
+        self, ds: xr.Dataset, operation: str | None, parameters: Mapping[str, Any] | None
+    ) -> SeismicData:
         ds.attrs = _copy.deepcopy(dict(self._ds.attrs))
         if operation is not None:
             entry = {

@@ -84,13 +84,18 @@ def _is_store(path: str, storage_options: dict[str, Any] | None) -> bool:
         return False
 
 
-def detect_format(source: ByteSource | str | os.PathLike[str], storage_options: dict[str, Any] | None = None) -> str:
+def detect_format(
+    source: ByteSource | str | os.PathLike[str], storage_options: dict[str, Any] | None = None
+) -> str:
     """The format of some content, decided from its bytes (magic numbers and structure).
 
     Raises :class:`UnsupportedFormatError` listing the supported formats when nothing matches.
     """
     if not isinstance(source, ByteSource):
         path = str(source)
+        # A URL store is recognised by one GET of its metadata; plain HTTP cannot list folders.
+        if is_url(path) and _zarr_sniff_store(path, storage_options):
+            return "zarr"
         if _is_store(path, storage_options):
             if _zarr_sniff_store(path, storage_options):
                 return "zarr"
@@ -147,7 +152,7 @@ def read(
         return plugin.read(src, **options)
 
 
-def open(  # noqa: A001 - mirrors builtins.open on purpose, like segyio.open
+def open(
     path: str | os.PathLike[str],
     format: str | None = None,
     *,

@@ -192,18 +192,23 @@ class FsspecSource(ByteSource):
     def read_ranges(self, ranges: Sequence[tuple[int, int]]) -> list[bytes | memoryview]:
         if not ranges:
             return []
-        starts = [int(o) for o, _ in ranges]
-        ends = [min(int(o) + int(n), self.size) for o, n in ranges]
+        # Ranges past the end read as b"" (as for local files) without asking the server.
+        wanted = [(i, int(o), min(int(o) + int(n), self.size)) for i, (o, n) in enumerate(ranges)]
+        live = [(i, s, e) for i, s, e in wanted if e > s]
+        out: list[bytes | memoryview] = [b""] * len(ranges)
+        if not live:
+            return out
         try:
-            parts = self._fs.cat_ranges([self._path] * len(ranges), starts, ends, on_error="return")
+            parts = self._fs.cat_ranges(
+                [self._path] * len(live), [s for _, s, _ in live], [e for _, _, e in live], on_error="return"
+            )
         except Exception as exc:
-            raise StorageError(f"{self.name}: reading {len(ranges)} ranges: {exc}") from exc
-        out: list[bytes | memoryview] = []
-        for part, s, e in zip(parts, starts, ends, strict=True):
+            raise StorageError(f"{self.name}: reading {len(live)} ranges: {exc}") from exc
+        for (i, s, e), part in zip(live, parts, strict=True):
             # s3fs returns failures as exception objects in the list rather than raising.
             if isinstance(part, BaseException):
                 raise StorageError(f"{self.name}: reading bytes {s}-{e}: {part}") from part
-            out.append(part)
+            out[i] = part
         return out
 
 
