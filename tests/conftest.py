@@ -149,10 +149,11 @@ def _make_range_handler(server_state: RangeHTTPServer) -> type[BaseHTTPRequestHa
             self.send_header("Content-Length", str(len(chunk)))
             if status == 206:
                 self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+            # Record before replying: the client may read the log as soon as it has the bytes.
+            self._record(len(chunk) if body else 0)
             self.end_headers()
             if body:
                 self.wfile.write(chunk)
-            self._record(len(chunk) if body else 0)
 
         def do_GET(self) -> None:
             self._reply(body=True)

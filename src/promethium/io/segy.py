@@ -20,7 +20,7 @@ import numpy as np
 
 from promethium.core.errors import FormatError, GeometryError, PromethiumError
 from promethium.io.base import FormatPlugin, SeismicFile, atomic_output, warn
-from promethium.io.codecs import decode_traces, encode_traces, gather_headers, zero_rows
+from promethium.io.codecs import NUMPY_FORMATS, decode_traces, encode_traces, gather_headers, zero_rows
 from promethium.io.data import SeismicData
 from promethium.io.geometry import GridGeometry, infer_grid
 from promethium.io.segy_headers import BINARY_FIELDS, SAMPLE_FORMATS, TRACE_FIELDS, binary_dtype, trace_dtype
@@ -507,6 +507,10 @@ class SegyFile(SeismicFile):
         self.layout = self._fh.layout
         self.dtype = np.dtype(dtype)
         self._raw_headers: np.ndarray | None = None
+        code = NUMPY_FORMATS.get(self.layout.sample_format)
+        self._sample_dtype = (
+            np.dtype(code).newbyteorder(">" if self.layout.big_endian else "<") if code else None
+        )
         buf = source.buffer()
         self._buf = np.frombuffer(buf, dtype=np.uint8) if buf is not None else None
         if check_alignment and self.layout.n_traces:
@@ -812,10 +816,13 @@ class SegyFile(SeismicFile):
             raise IndexError(f"trace {i} out of range 0..{n - 1}")
         i = i % n
         lay = self.layout
+        if self._buf is not None and self._sample_dtype is not None:
+            off = lay.data_offset + i * lay.trace_size + lay.header_size
+            return np.frombuffer(self._buf, self._sample_dtype, lay.n_samples, off).astype(self.dtype)
         out = np.empty((1, lay.n_samples), dtype=self.dtype)
         if self._buf is not None:
-            off = np.array([lay.data_offset + i * lay.trace_size + lay.header_size], dtype=np.int64)
-            decode_traces(self._buf, off, lay.sample_format, lay.big_endian, out)
+            first = np.array([lay.data_offset + i * lay.trace_size + lay.header_size], dtype=np.int64)
+            decode_traces(self._buf, first, lay.sample_format, lay.big_endian, out)
             return out[0]
         return self.read_array(np.array([i]))[0]
 
