@@ -76,6 +76,12 @@ CASES = {
             t0 = time.perf_counter(); d = f.read(); dt = time.perf_counter() - t0
         out = d.values.nbytes
     """,
+    "promethium_read_volume": """
+        import promethium.io as pio
+        t0 = time.perf_counter(); d = pio.read(PATH); dt = time.perf_counter() - t0
+        assert d.is_3d
+        out = d.values.nbytes
+    """,
     "segyio_headers": """
         import segyio
         with segyio.open(PATH, ignore_geometry=True) as f:
@@ -196,10 +202,12 @@ def main() -> None:
         seg = best("segyio_read", path, args.traces, args.repeat)
         pro = best("promethium_read", path, args.traces, args.repeat)
         proh = best("promethium_read_with_headers", path, args.traces, args.repeat)
+        vol = best("promethium_read_volume", path, args.traces, args.repeat)
         for who, r in (
             ("segyio trace.raw[:]", seg),
             ("promethium read_array()", pro),
             ("promethium read() + all headers", proh),
+            ("promethium.io.read() -> 500x500 volume", vol),
         ):
             if "seconds" in r:
                 rows.append(

@@ -506,7 +506,6 @@ class SegyFile(SeismicFile):
             )
         self.layout = self._fh.layout
         self.dtype = np.dtype(dtype)
-        self._raw_headers: np.ndarray | None = None
         code = NUMPY_FORMATS.get(self.layout.sample_format)
         self._sample_dtype = (
             np.dtype(code).newbyteorder(">" if self.layout.big_endian else "<") if code else None
@@ -646,13 +645,9 @@ class SegyFile(SeismicFile):
     def raw_headers(self, traces: slice | Sequence[int] | np.ndarray | None = None) -> np.ndarray:
         """The 240-byte standard trace headers as an ``(n, 240)`` uint8 array (file byte order)."""
         ids = self._ids(traces)
-        if traces is None and self._raw_headers is not None:
-            return self._raw_headers
         out = np.empty((len(ids), TRACE_HEADER_SIZE), dtype=np.uint8)
         for a, b, buf, offs in self._iter_blocks(ids):
             gather_headers(buf, offs, TRACE_HEADER_SIZE, out=out[a:b])
-        if traces is None:
-            self._raw_headers = out
         return out
 
     def extension_headers(self, traces: slice | Sequence[int] | np.ndarray | None = None) -> np.ndarray:
@@ -690,10 +685,8 @@ class SegyFile(SeismicFile):
                 f"unknown trace header field(s) {unknown}; see promethium.io.segy_headers.TRACE_FIELDS"
             )
         endian = ">" if self.layout.big_endian else "<"
-        if fields is None or len(names) > 8 or self._raw_headers is not None:
-            raw = self.raw_headers(traces)
-            rec = raw.view(trace_dtype(endian)).reshape(-1)
-            return {f: rec[f].astype(_native(f)) for f in names}
+        if fields is None or len(names) > 8:
+            return self._decode_fields(self._ids(traces), names)
         ids = self._ids(traces)
         # Gather the byte span that covers every requested field in one pass, then view the fields.
         lo = min(_TRACE_FIELD[f][0] for f in names) - 1
@@ -707,6 +700,16 @@ class SegyFile(SeismicFile):
             fmt = f"{endian}{kind}{width}" if width > 1 else f"{kind}1"
             col = np.ascontiguousarray(span[:, pos - 1 - lo : pos - 1 - lo + width])
             out[f] = col.view(fmt).reshape(-1).astype(_native(f))
+        return out
+
+    def _decode_fields(self, ids: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
+        """Header fields decoded block by block (no ``(n, 240)`` copy of the headers is kept)."""
+        tdt = trace_dtype(">" if self.layout.big_endian else "<")
+        out = {f: np.empty(len(ids), dtype=_native(f)) for f in names}
+        for a, b, buf, offs in self._iter_blocks(ids):
+            rec = gather_headers(buf, offs, TRACE_HEADER_SIZE).view(tdt).reshape(-1)
+            for f, col in out.items():
+                col[a:b] = rec[f]
         return out
 
     def header_at(
@@ -858,16 +861,19 @@ class SegyFile(SeismicFile):
     def read(self, traces: slice | None = None, *, headers: str | Sequence[str] = "all") -> SeismicData:
         """Traces as 2D ``(trace, time)`` SeismicData with headers, mask and history."""
         ids = self._ids(traces)
-        if self._raw_headers is None and headers == "all" and len(ids):
+        if headers == "all" and len(ids):
             # One pass over the bytes serves both headers and samples (streaming reads each byte once).
             lay = self.layout
-            raw = np.empty((len(ids), TRACE_HEADER_SIZE), dtype=np.uint8)
-            values = np.empty((len(ids), self.n_samples), dtype=self.dtype)
+            tdt = trace_dtype(">" if lay.big_endian else "<")
+            n = len(ids)
+            hdr = {f: np.empty(n, dtype=_native(f)) for f, *_ in TRACE_FIELDS}
+            values = np.empty((n, self.n_samples), dtype=self.dtype)
             for a, b, buf, offs in self._iter_blocks(ids):
-                gather_headers(buf, offs, TRACE_HEADER_SIZE, out=raw[a:b])
+                # Header fields are decoded block by block, so no (n, 240) copy is ever held.
+                rec = gather_headers(buf, offs, TRACE_HEADER_SIZE).view(tdt).reshape(-1)
+                for f, col in hdr.items():
+                    col[a:b] = rec[f]
                 decode_traces(buf, offs + lay.header_size, lay.sample_format, lay.big_endian, values[a:b])
-            rec = raw.view(trace_dtype(">" if lay.big_endian else "<")).reshape(-1)
-            hdr = {f: rec[f].astype(_native(f)) for f, *_ in TRACE_FIELDS}
         else:
             values = self.read_array(ids)
             hdr = self._header_vars(ids, headers)
@@ -932,8 +938,9 @@ class SegyFile(SeismicFile):
         if duplicates not in ("error", "first", "last"):
             raise ValueError("duplicates must be 'error', 'first' or 'last'")
         ids = np.arange(self.n_traces, dtype=np.int64)
-        hdr = self._header_vars(ids, headers)
-        self._check_alignment_all(hdr)
+        # Geometry first, from a few fields (12 bytes a trace); the full headers come with the samples.
+        self._check_alignment_all()
+        hdr = self.headers(["inline", "crossline", "offset"]) if self.n_traces else {}
         warnings_list = list(self._fh.warnings)
         grid: GridGeometry | None = None
         if geometry != "2d" and self.n_traces:
@@ -971,16 +978,16 @@ class SegyFile(SeismicFile):
                         warnings_list,
                     )
         if grid is None or (grid.kind != "3d" and not (geometry == "3d" and grid.n_duplicates)):
-            data = self._to_data_2d(self.read_array(ids), hdr, ids)
+            data = self.read(None, headers=headers)
             ds = data.dataset
             ds.attrs["warnings"] = warnings_list
             if grid is not None:
                 ds.attrs["geometry"] = grid.report()
             return SeismicData(ds)
-        return self._to_volume(hdr, grid, duplicates, warnings_list)
+        return self._to_volume(self._header_vars(ids, headers), grid, duplicates, warnings_list)
 
-    def _check_alignment_all(self, hdr: dict[str, np.ndarray]) -> None:
-        if "n_samples" in hdr and "sample_interval" in hdr and self.n_traces > 32:
+    def _check_alignment_all(self) -> None:
+        if self.n_traces > 32:
             self._check_alignment(np.arange(self.n_traces, dtype=np.int64))
 
     def _to_volume(
