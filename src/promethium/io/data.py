@@ -320,7 +320,7 @@ class SeismicData:
             if sorted(self.header_names) != sorted(other.header_names):
                 return False
             for name in self.header_names:
-                if not np.array_equal(self.header(name), other.header(name)):
+                if not _same(self.header(name), other.header(name)):
                     return False
         return True
 
@@ -365,6 +365,15 @@ class SeismicData:
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._ds
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Element-wise equality where NaN equals NaN and NaT equals NaT (strings compared plainly)."""
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind in "fcmM" and b.dtype.kind in "fcmM":
+        return bool(np.array_equal(a, b, equal_nan=True))
+    return bool(np.array_equal(a, b))
 
 
 def _jsonable(value: Any) -> Any:
