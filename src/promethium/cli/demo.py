@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from promethium.cli import get_state
-from promethium.cli.io_cmds import collect_info, convert_file, print_info
+from promethium.cli.io_cmds import print_info
 
 __all__ = ["SIZES", "demo", "run_demo"]
 
@@ -106,10 +106,10 @@ def run_demo(
     roundtrip = _compare(damaged, back)
     zarr_path = output / "survey.zarr"
     with steps.step(f"converting to Zarr {zarr_path}") as note:
-        result = convert_file(str(segy_path), str(zarr_path), overwrite=True)
-        note["detail"] = f"{result['traces']:,} traces{' streamed' if result['streamed'] else ''}"
+        result = pio.convert(segy_path, zarr_path, overwrite=True)
+        note["detail"] = f"{result.traces:,} traces{' streamed' if result.streamed else ''}"
     with steps.step("describing the Zarr store") as note:
-        info = collect_info(str(zarr_path))
+        info = pio.describe(zarr_path)
     with steps.step("drawing figures") as note:
         shown = back if back.is_3d and back.shape == clean.shape else damaged
         il = int(np.asarray(shown["inline"].values)[shown.shape[0] // 2])

@@ -6,6 +6,7 @@ __all__ = [
     "ConfigurationError",
     "FormatError",
     "GeometryError",
+    "OutputExistsError",
     "PromethiumError",
     "PromethiumWarning",
     "StorageError",
@@ -23,6 +24,14 @@ class ConfigurationError(PromethiumError):
 
 class StorageError(PromethiumError):
     """A file or object could not be read from or written to its location."""
+
+
+class OutputExistsError(StorageError):
+    """The output of a conversion already exists and replacing it was not asked for.
+
+    Its own class so that callers can tell "pick another name or allow overwriting" (an HTTP 409, a
+    ``--overwrite`` hint) from a storage failure.
+    """
 
 
 class FormatError(PromethiumError, ValueError):
