@@ -518,7 +518,7 @@ def test_plain_xarray_zarr_with_amplitude_is_accepted(tmp_path: Path) -> None:
 def test_aligned_write_sizes(tmp_path: Path) -> None:
     line = SeismicData.from_array(np.zeros((1, 1000), np.float32), sample_interval=1.0)
     w = ZarrWriter(tmp_path / "a.zarr", line, trace_shape=100_000)
-    assert w.amp_chunks == (512, 1000)
+    assert w.amp_chunks == (1024, 1000)  # about 4 MiB
     assert w.header_chunks == (16384,)
     assert w.aligned_traces(64 * 2**20) == 16384  # one header chunk: 64 MB of samples
     assert w.aligned_traces(2**30) == 100_000
@@ -549,3 +549,25 @@ def test_default_chunks_are_about_a_few_mib() -> None:
         assert chunks[-1] == shape[-1] or shape[-1] > 1024
     assert default_chunks((10, 50)) == (10, 50)
     assert default_chunks((3000, 2049))[1] == 1025  # even split, no sliver chunk
+
+
+def test_integer_headers_are_packed_into_one_array(tmp_path: Path) -> None:
+    """Many small header fields share one int32 array on disk and come back with their own dtypes."""
+    rng = np.random.default_rng(5)
+    headers = {f"f{i}": rng.integers(-1000, 1000, 40).astype(np.int16) for i in range(30)}
+    headers["big"] = rng.integers(-(2**31), 2**31 - 1, 40).astype(np.int32)
+    headers["small_u"] = rng.integers(0, 65535, 40).astype(np.uint16)
+    data = SeismicData.from_array(rng.standard_normal((40, 16)), sample_interval=2.0, headers=headers)
+    path = tmp_path / "p.zarr"
+    pio.write(data, path)
+    arrays = sorted(p.name for p in path.iterdir() if p.is_dir())
+    assert "trace_headers" in arrays
+    assert not any(a.startswith("hdr_") for a in arrays)
+    back = pio.read(path)
+    assert back.equals(data)
+    for name, values in headers.items():
+        assert back.header(name).dtype == values.dtype
+    with pio.open(path) as f:
+        win = f.read(slice(5, 9), headers=["f3", "big"])
+        np.testing.assert_array_equal(win.header("big"), headers["big"][5:9])
+        assert win.header_names == ["f3", "big"]

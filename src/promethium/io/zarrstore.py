@@ -92,7 +92,12 @@ __all__ = [
     "write_store",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Integer trace headers of up to 4 bytes are stored together in one int32 array (fields last), so a
+#: SEG-Y file's ~90 header fields cost one chunk per trace block instead of one each; every field comes
+#: back as its own variable with its own dtype.
+PACKED = "trace_headers"
+PACKED_DIM = "header_field"
 MARKER = "promethium"
 ATTRS_KEY = "promethium_attrs"
 DTYPE_KEY = "promethium_dtype"
@@ -100,7 +105,7 @@ DTYPE_KEY = "promethium_dtype"
 #: among the fast ones (bit-shuffle groups the slowly varying exponent bits).
 DEFAULT_COMPRESSOR: dict[str, Any] = {"name": "blosc", "cname": "lz4", "clevel": 5, "shuffle": "bitshuffle"}
 
-_TARGET_CHUNK_BYTES = 2 * 1024 * 1024
+_TARGET_CHUNK_BYTES = 4 * 1024 * 1024
 _MAX_SAMPLES_2D = 2048
 _MAX_SAMPLES_3D = 1024
 #: Per-trace arrays hold about this many traces per chunk (64 KiB of int32): zarr spends about a
@@ -326,7 +331,7 @@ def _split_even(n: int, limit: int) -> int:
 
 
 def default_chunks(shape: Sequence[int], itemsize: int = 4) -> tuple[int, ...]:
-    """Amplitude chunks of about 1-2 MiB for a ``(trace, sample)`` or ``(inline, crossline, sample)`` shape.
+    """Amplitude chunks of about 2-4 MiB for a ``(trace, sample)`` or ``(inline, crossline, sample)`` shape.
 
     2D: all samples up to 2048 (longer traces are cut into equal pieces) and a power of two of traces
     between 128 and 8192. 3D: all samples up to 1024 and square tiles of 16, 32 or 64 traces.
@@ -516,10 +521,12 @@ class ZarrWriter:
             self._attrs.update(copy.deepcopy(dict(attrs)))
         encode_attrs(self._attrs)  # fail now, not after hours of streaming, on an unstorable attribute
 
+        self._packed = self._packable(tds)
         self._specs = self._plan(tds, coords or {}, trace_chunks)
-        self._data_vars = [str(k) for k in tds.data_vars if str(k) in self._specs]
+        packed_names = {name for name, _ in self._packed}
+        self._data_vars = [str(k) for k in tds.data_vars if str(k) in self._specs or str(k) in packed_names]
         self._coord_names = [
-            n for n in self._specs if n not in self._data_vars and self._specs[n].dims != (n,)
+            n for n in self._specs if n not in self._data_vars and self._specs[n].dims != (n,) and n != PACKED
         ]
 
         # Where the store is written: a hidden sibling folder (local) or the final prefix (remote).
@@ -542,13 +549,46 @@ class ZarrWriter:
             raise
 
     # -------------------------------------------------------------------------------- layout planning
+    def _packable(self, tds: xr.Dataset) -> list[tuple[str, str]]:
+        """``(name, dtype)`` of the header variables stored together in the packed int32 array."""
+        tdims_src = TRACE_DIMS_2D if self._flat else self.trace_dims
+        out = []
+        for key, var in tds.data_vars.items():
+            name, dtype = str(key), np.dtype(var.dtype)
+            if (
+                name.startswith(HEADER_PREFIX)
+                and tuple(str(d) for d in var.dims) == tdims_src
+                and dtype.kind in "iu"
+                and dtype.itemsize <= 4
+                and not (dtype.kind == "u" and dtype.itemsize == 4)
+                and not var.attrs
+            ):
+                out.append((name, dtype.name))
+        return out if len(out) > 1 else []
+
     def _plan(
         self, tds: xr.Dataset, coords: Mapping[str, Any], trace_chunks: tuple[int, ...]
     ) -> dict[str, _VarSpec]:
         specs: dict[str, _VarSpec] = {}
         tdims_src = TRACE_DIMS_2D if self._flat else self.trace_dims
+        packed_names = {name for name, _ in self._packed}
+        if self._packed:
+            k = len(self._packed)
+            specs[PACKED] = _VarSpec(
+                PACKED,
+                (*self.trace_dims, PACKED_DIM),
+                (*self.trace_shape, k),
+                np.dtype(np.int32),
+                (*trace_chunks, k),
+                0,
+                {},
+                True,
+                None,
+            )
         for key, var in tds.variables.items():
             name = str(key)
+            if name in packed_names:
+                continue
             vdims = tuple(str(d) for d in var.dims)
             dtype = np.dtype(var.dtype)
             if dtype.kind == "O" and not all(isinstance(x, str) for x in np.asarray(var.values).reshape(-1)):
@@ -637,6 +677,7 @@ class ZarrWriter:
             "compressor": self._compressor_desc,
             "dims": list(self.dims),
             "data_vars": self._data_vars,
+            "packed_headers": [list(p) for p in self._packed],
         }
 
     def _create(self) -> None:
@@ -666,8 +707,10 @@ class ZarrWriter:
                     fill_value=spec.fill,
                     dimension_names=spec.dims,
                     attributes=attributes,
-                    # Store every chunk, even all-fill ones: the fill test would turn -0.0 into 0.0.
-                    config={"write_empty_chunks": True},
+                    # Floats: store every chunk, even all-fill ones (the fill test would turn -0.0 into
+                    # 0.0). Integer and boolean chunks equal to the fill value are not written at all:
+                    # most trace header fields are constant, and each stored chunk costs a file.
+                    config={"write_empty_chunks": spec.dtype.kind not in "iub"},
                 )
                 if spec.static is not None and spec.static.size:
                     await arr.setitem(tuple(slice(None) for _ in spec.shape), spec.static)
@@ -721,13 +764,16 @@ class ZarrWriter:
         ds = chunk.dataset
         regions = self._regions(start, chunk)
         streamed = [s for s in self._specs.values() if s.streamed]
-        missing = [s.name for s in streamed if s.name not in ds.variables]
+        packed_names = [name for name, _ in self._packed]
+        missing = [s.name for s in streamed if s.name not in ds.variables and s.name != PACKED]
+        missing += [n for n in packed_names if n not in ds.variables]
         if missing:
             raise ValueError(f"chunk lacks the variables {missing} that the store was created with")
         extra = [
             str(k)
             for k in ds.variables
             if str(k) not in self._specs
+            and str(k) not in packed_names
             and not (self._flat and str(k) in _FLAT_ONLY_COORDS)
             and str(k) not in self.trace_dims
         ]
@@ -736,10 +782,24 @@ class ZarrWriter:
 
         jobs: list[tuple[Any, list[tuple[tuple[slice, ...], np.ndarray]]]] = []
         for spec in streamed:
+            if spec.name == PACKED:
+                values = np.stack(
+                    [self._cast_field(n, dt, np.asarray(ds[n].values)) for n, dt in self._packed], axis=-1
+                )
+                jobs.append((self._arrays[spec.name], [(dst, values[src]) for src, dst in regions]))
+                continue
             values = self._cast(spec, np.asarray(ds[spec.name].values))
             jobs.append((self._arrays[spec.name], [(dst, values[src]) for src, dst in regions]))
         self._run(jobs)
         self.traces_written += n
+
+    @staticmethod
+    def _cast_field(name: str, dtype: str, values: np.ndarray) -> np.ndarray:
+        """A packed header field as int32, after the same checks as any other variable."""
+        target = np.dtype(dtype)
+        if not np.can_cast(values.dtype, target, casting="same_kind"):
+            raise ValueError(f"{name!r} has dtype {values.dtype}; the store holds {target}")
+        return values.astype(target, copy=False).astype(np.int32)
 
     def _cast(self, spec: _VarSpec, values: np.ndarray) -> np.ndarray:
         if spec.object_dtype:
@@ -978,15 +1038,28 @@ class ZarrFile(SeismicFile):
                 self._arrays = _zsync(_open_arrays(store, consolidated)) if marker is not None else None
         except Exception as exc:
             raise StorageError(f"{self.path}: cannot open the store: {exc}") from exc
-        self._ds, self._restore = self._decode(ds, marker)
+        self._packed: list[tuple[str, str]] = [
+            (str(n), str(t)) for n, t in (marker or {}).get("packed_headers", []) if PACKED in ds.variables
+        ]
+        self._ds, self._restore = self._decode(ds, marker, self._packed)
         try:
             self._lazy = SeismicData(self._ds)
         except ValueError as exc:
             raise FormatError(f"not Promethium seismic data: {exc}", path=self.path) from exc
 
     @staticmethod
-    def _decode(ds: xr.Dataset, marker: Mapping[str, Any] | None) -> tuple[xr.Dataset, dict[str, str]]:
+    def _decode(
+        ds: xr.Dataset, marker: Mapping[str, Any] | None, packed: Sequence[tuple[str, str]] = ()
+    ) -> tuple[xr.Dataset, dict[str, str]]:
         restore: dict[str, str] = {}
+        if packed:
+            # One lazy view per field of the packed array; _load fetches the array once per window
+            # and casts each field back to its own dtype.
+            block = ds[PACKED]
+            for j, (field, dtype) in enumerate(packed):
+                ds[field] = block.isel({PACKED_DIM: j})
+                restore[field] = dtype
+            ds = ds.drop_vars(PACKED)
         if marker is not None:
             ds.attrs = decode_attrs(ds.attrs[ATTRS_KEY]) if ATTRS_KEY in ds.attrs else {}
             for name, var in ds.variables.items():
@@ -1086,6 +1159,10 @@ class ZarrFile(SeismicFile):
                     if name not in ds.xindexes and str(name) in self._arrays
                 }
                 arrays = self._arrays
+                packed = [(j, n) for j, (n, _) in enumerate(self._packed) if n in ds.variables]
+                if packed:
+                    tdims = ds[packed[0][1]].dims
+                    wanted[PACKED] = (*(window.get(str(d), slice(None)) for d in tdims), slice(None))
 
                 async def fetch() -> list[Any]:
                     return await asyncio.gather(*(arrays[n].getitem(sel) for n, sel in wanted.items()))
@@ -1095,14 +1172,19 @@ class ZarrFile(SeismicFile):
                 except Exception as exc:
                     raise StorageError(f"{self.path}: reading a window failed: {exc}") from exc
                 for name, value in zip(wanted, values, strict=True):
+                    if name == PACKED:
+                        block = np.asarray(value)
+                        for j, field in packed:
+                            ds.variables[field].data = block[..., j]
+                        continue
                     ds.variables[name].data = np.asarray(value)
             try:
                 ds.load()
             except Exception as exc:
                 raise StorageError(f"{self.path}: reading failed: {exc}") from exc
         for name, kind in self._restore.items():
-            if name in ds.variables and kind == "object":
-                ds[name] = ds[name].astype(object)
+            if name in ds.variables:
+                ds[name] = ds[name].astype(object if kind == "object" else np.dtype(kind))
         if "trace" in ds.dims and "trace" in ds.variables and "trace" not in ds.xindexes:
             ds = ds.set_xindex("trace")
         ds.attrs = copy.deepcopy(dict(ds.attrs))
