@@ -128,16 +128,10 @@ CASES = {
     """,
     "promethium_to_zarr": """
         import promethium.io as pio, shutil
-        from promethium.io.zarrstore import ZarrWriter
         target = PATH + ".zarr"
         shutil.rmtree(target, ignore_errors=True)
         t0 = time.perf_counter()
-        with pio.open(PATH) as f:
-            first = f.read(slice(0, 1))
-            with ZarrWriter(target, first, trace_shape=(f.n_traces,)) as w:
-                step = w.chunk_traces * max(1, 16384 // w.chunk_traces)
-                for k, chunk in enumerate(f.iter_chunks(step)):
-                    w.write_chunk(k * step, chunk)
+        result = pio.convert(PATH, target, format="zarr", overwrite=True)
         dt = time.perf_counter() - t0
         out = 0
         shutil.rmtree(target, ignore_errors=True)
@@ -244,7 +238,7 @@ def main() -> None:
                     f"peak RSS {r['peak_mb']:.0f} MB",
                 )
             )
-            r = best("promethium_to_zarr", path, args.traces, 1)
+            r = best("promethium_to_zarr", path, args.traces, args.repeat)
             if "seconds" in r:
                 rows.append(
                     (

@@ -9,6 +9,7 @@ to the numba kernels of :mod:`promethium.io._kernels`, imported the first time s
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -93,7 +94,14 @@ def decode_traces(
         return out
     offs = np.asarray(offsets, dtype=np.int64)
     if fmt not in NUMPY_FORMATS:
-        return _kernels().decode_traces(buf, offs, fmt, big_endian, out, start)
+        k = _kernels()
+        if fmt == 1 and buf.ndim == 1 and buf.dtype == np.uint8 and buf.size >= 4:
+            words = buf[: buf.size // 4 * 4].view(np.uint32)
+            if words.flags.aligned and bool(np.all((offs < 0) | (offs % 4 == 0))):
+                swap = big_endian == (sys.byteorder == "little")
+                woffs = np.where(offs < 0, -1, offs // 4)
+                return k.decode_ibm_words(words, woffs, swap, out, start)
+        return k.decode_traces(buf, offs, fmt, big_endian, out, start)
     dtype = np.dtype(NUMPY_FORMATS[fmt]).newbyteorder(">" if big_endian else "<")
     holes = offs < 0
     if holes.any():

@@ -1024,11 +1024,10 @@ class SegyFile(SeismicFile):
             g = np.zeros(n_il * n_xl, dtype=v.dtype)
             g[present] = v[cell_trace[present]]
             hvars[name] = g.reshape(n_il, n_xl)
-        mask = np.zeros(n_il * n_xl, dtype=bool)
-        flat_vals = values.reshape(n_il * n_xl, -1)
-        mask[present] = self._mask(
-            flat_vals[present], {k: v[cell_trace[present]] for k, v in hdr.items() if k == "trace_id"}
-        )
+        # Live: present, not all-zero, not flagged dead (no fancy-indexed copy of the amplitudes).
+        mask = present & ~zero_rows(values.reshape(n_il * n_xl, -1))
+        if "trace_id" in hvars:
+            mask &= hvars["trace_id"].reshape(-1) != _DEAD_TRACE_ID
         attrs = self._attrs()
         attrs["warnings"] = warnings_list
         attrs["geometry"] = report
