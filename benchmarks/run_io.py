@@ -242,8 +242,8 @@ def main() -> None:
             if "seconds" in r:
                 rows.append(
                     (
-                        "SEG-Y to Zarr",
-                        "promethium (streamed)",
+                        "SEG-Y to Zarr (500x500 volume)",
+                        "promethium.io.convert (streamed)",
                         f"{r['seconds']:.2f} s",
                         f"{size / r['seconds'] / 1e6:.0f} MB/s",
                         f"peak RSS {r['peak_mb']:.0f} MB",

@@ -28,7 +28,9 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
+from xarray.indexes import PandasIndex
 
 from promethium._version import __version__
 
@@ -100,9 +102,10 @@ class SeismicData:
         trace_dims = dims[:-1]
         trace_shape = arr.shape[:-1]
         n = arr.shape[-1]
-        ds_coords: dict[str, Any] = {
-            dims[-1]: (dims[-1], start + sample_interval * np.arange(n, dtype=np.float64)),
-        }
+        axis = np.arange(n, dtype=np.float64)
+        axis *= sample_interval
+        axis += start
+        ds_coords: dict[str, Any] = {dims[-1]: (dims[-1], axis)}
         if trace_dims == TRACE_DIMS_2D:
             ds_coords["trace"] = ("trace", np.arange(trace_shape[0], dtype=np.int64))
         else:
@@ -131,7 +134,19 @@ class SeismicData:
             "history": [],
         }
         base_attrs.update(dict(attrs or {}))
-        return cls(xr.Dataset(data_vars, coords=ds_coords, attrs=base_attrs))
+        # Indexes for the long axes are built here around the arrays themselves: xarray's default
+        # would copy a million-sample time axis into a new pandas index on every read.
+        indexes = {}
+        for dim in (dims[-1], "trace"):
+            value = ds_coords.get(dim)
+            if isinstance(value, tuple) and len(value) == 2 and value[0] == dim:
+                indexes[dim] = PandasIndex(pd.Index(np.asarray(value[1]), copy=False), dim)
+        coords_obj = (
+            xr.Coordinates({k: v for k, v in ds_coords.items() if k in indexes}, indexes=indexes)
+            .merge({k: v for k, v in ds_coords.items() if k not in indexes})
+            .coords
+        )
+        return cls(xr.Dataset(data_vars, coords=coords_obj, attrs=base_attrs))
 
     # ------------------------------------------------------------------ basic properties
     @property
