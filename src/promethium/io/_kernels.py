@@ -14,7 +14,7 @@ import math
 import numba as nb
 import numpy as np
 
-__all__ = ["decode_traces", "encode_traces", "float_to_ibm", "gather_headers", "ibm_to_float", "zero_rows"]
+__all__ = ["decode_ibm_words", "decode_traces", "encode_traces"]
 
 # 16**(e - 64) / 2**24 for every 7-bit IBM exponent e: value = fraction * table[e].
 _IBM_SCALE = np.array([math.ldexp(1.0, 4 * (e - 64) - 24) for e in range(128)], dtype=np.float64)
@@ -79,30 +79,6 @@ def _decode_row(
             frac = u & np.uint32(0x00FFFFFF)
             v = np.float64(frac) * scale[(u >> np.uint32(24)) & np.uint32(0x7F)]
             row[j] = -v if (u >> np.uint32(31)) else v
-    elif fmt == 105:
-        base = off + 4 * s0
-        for j in range(m):
-            row[j] = _u32(buf, base + 4 * j, big)
-    elif fmt == 106:
-        base = off + 8 * s0
-        for j in range(m):
-            row[j] = _u64(buf, base + 8 * j, big)
-    elif fmt == 2:
-        base = off + 4 * s0
-        for j in range(m):
-            row[j] = np.int32(_u32(buf, base + 4 * j, big))
-    elif fmt == 10:
-        base = off + 4 * s0
-        for j in range(m):
-            row[j] = _u32(buf, base + 4 * j, big)
-    elif fmt == 3:
-        base = off + 2 * s0
-        for j in range(m):
-            row[j] = np.int16(_u16(buf, base + 2 * j, big))
-    elif fmt == 11:
-        base = off + 2 * s0
-        for j in range(m):
-            row[j] = _u16(buf, base + 2 * j, big)
     elif fmt == 7:
         base = off + 3 * s0
         for j in range(m):
@@ -112,22 +88,6 @@ def _decode_row(
         base = off + 3 * s0
         for j in range(m):
             row[j] = _u24(buf, base + 3 * j, big)
-    elif fmt == 8:
-        base = off + s0
-        for j in range(m):
-            row[j] = np.int8(buf[base + j])
-    elif fmt == 16:
-        base = off + s0
-        for j in range(m):
-            row[j] = buf[base + j]
-    elif fmt == 9:
-        base = off + 8 * s0
-        for j in range(m):
-            row[j] = np.int64(_u64(buf, base + 8 * j, big))
-    elif fmt == 12:
-        base = off + 8 * s0
-        for j in range(m):
-            row[j] = _u64(buf, base + 8 * j, big)
 
 
 @nb.njit(parallel=True, nogil=True, cache=True)
@@ -179,68 +139,10 @@ def decode_traces(
     offs = offsets.astype(np.int64, copy=False)
     stop = start + out.shape[1]
     big = bool(big_endian)
-    if fmt in (5, 6):
-        width = np.float32 if fmt == 5 else np.float64
-        bits = np.uint32 if fmt == 5 else np.uint64
-        target = out if out.dtype == width else np.empty(out.shape, dtype=width)
-        kernel = _decode_par if out.size >= PARALLEL_MIN_SAMPLES else _decode_ser
-        # codes 105/106: move the IEEE bits as unsigned integers into an integer view of the floats
-        kernel(buf, offs, 100 + int(fmt), big, start, stop, target.view(bits), _IBM_SCALE)
-        if target is not out:
-            out[...] = target
-    else:
-        kernel = _decode_par if out.size >= PARALLEL_MIN_SAMPLES else _decode_ser
-        kernel(buf, offs, int(fmt), big, start, stop, out, _IBM_SCALE)
-    return out
-
-
-@nb.njit(parallel=True, nogil=True, cache=True)
-def _gather(buf: np.ndarray, offsets: np.ndarray, width: int, out: np.ndarray) -> None:
-    for i in nb.prange(offsets.shape[0]):
-        o = offsets[i]
-        for k in range(width):
-            out[i, k] = buf[o + k]
-
-
-@nb.njit(parallel=True, nogil=True, cache=True)
-def _zero_rows(values: np.ndarray, out: np.ndarray) -> None:
-    for i in nb.prange(values.shape[0]):
-        z = True
-        row = values[i]
-        for j in range(row.shape[0]):
-            if row[j] != 0:
-                z = False
-                break
-        out[i] = z
-
-
-def zero_rows(values: np.ndarray) -> np.ndarray:
-    """True for each row (trace) of a 2D array that holds only zeros (stops at the first non-zero)."""
-    v = values.reshape(-1, values.shape[-1]) if values.ndim != 2 else values
-    out = np.empty(v.shape[0], dtype=np.bool_)
-    if v.shape[1] == 0:
-        out[:] = True
-    else:
-        _zero_rows(v, out)
-    return out.reshape(values.shape[:-1])
-
-
-@nb.njit(nogil=True, cache=True)
-def _gather_ser(buf: np.ndarray, offsets: np.ndarray, width: int, out: np.ndarray) -> None:
-    for i in range(offsets.shape[0]):
-        o = offsets[i]
-        for k in range(width):
-            out[i, k] = buf[o + k]
-
-
-def gather_headers(
-    buf: np.ndarray, offsets: np.ndarray, width: int = 240, out: np.ndarray | None = None
-) -> np.ndarray:
-    """Copy ``width`` bytes at each of ``offsets`` from ``buf`` into a ``(n, width)`` uint8 array."""
-    if out is None:
-        out = np.empty((offsets.shape[0], width), dtype=np.uint8)
-    kernel = _gather if offsets.shape[0] * width >= PARALLEL_MIN_SAMPLES * 4 else _gather_ser
-    kernel(buf, offsets.astype(np.int64, copy=False), width, out)
+    if fmt not in (1, 7, 15):
+        raise ValueError(f"no compiled kernel for SEG-Y sample format {fmt}")
+    kernel = _decode_par if out.size >= PARALLEL_MIN_SAMPLES else _decode_ser
+    kernel(buf, offs, int(fmt), big, start, stop, out, _IBM_SCALE)
     return out
 
 
@@ -291,57 +193,20 @@ def _encode(values: np.ndarray, fmt: int, big: bool, out: np.ndarray, offsets: n
             x = values[i, j]
             if fmt == 1:
                 _put(out, base + 4 * j, np.uint64(_to_ibm(np.float64(x))), 4, big)
-            elif fmt == 5 or fmt == 6:
-                # values arrive as their IEEE bit patterns (see encode_traces)
-                _put(out, base + 4 * j * (fmt - 4), np.uint64(x), 4 * (fmt - 4), big)
-            elif fmt == 2 or fmt == 10:
-                _put(out, base + 4 * j, np.uint64(np.int64(round(x))) & np.uint64(0xFFFFFFFF), 4, big)
-            elif fmt == 3 or fmt == 11:
-                _put(out, base + 2 * j, np.uint64(np.int64(round(x))) & np.uint64(0xFFFF), 2, big)
             elif fmt == 7 or fmt == 15:
                 _put(out, base + 3 * j, np.uint64(np.int64(round(x))) & np.uint64(0xFFFFFF), 3, big)
-            elif fmt == 8 or fmt == 16:
-                out[base + j] = np.uint8(np.int64(round(x)) & 0xFF)
-            elif fmt == 9 or fmt == 12:
-                _put(out, base + 8 * j, np.uint64(np.int64(round(x))), 8, big)
 
 
 def encode_traces(
     values: np.ndarray, fmt: int, big_endian: bool, out: np.ndarray, offsets: np.ndarray
 ) -> None:
-    """Encode ``values`` (n traces x m samples) in SEG-Y format ``fmt`` into the uint8 buffer ``out``,
+    """Encode ``values`` (n traces x m samples) as IBM floats or 3-byte integers into ``out``,
     trace ``i`` starting at byte ``offsets[i]``."""
-    if fmt == 5:
-        bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32)
-        _encode(bits, 5, bool(big_endian), out, offsets.astype(np.int64, copy=False))
-    elif fmt == 6:
-        bits64 = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
-        _encode(bits64, 6, bool(big_endian), out, offsets.astype(np.int64, copy=False))
-    else:
-        _encode(
-            np.ascontiguousarray(values),
-            int(fmt),
-            bool(big_endian),
-            out,
-            offsets.astype(np.int64, copy=False),
-        )
-
-
-def ibm_to_float(words: np.ndarray) -> np.ndarray:
-    """Convert big-endian IBM float words (uint32 as read, native order) to float32 (reference helper)."""
-    u = np.ascontiguousarray(words, dtype=np.uint32)
-    raw = u.reshape(-1).astype(">u4").view(np.uint8)
-    out = np.empty((1, u.size), dtype=np.float32)
-    decode_traces(raw, np.zeros(1, dtype=np.int64), 1, True, out)
-    return out[0].reshape(u.shape)
-
-
-def float_to_ibm(values: np.ndarray) -> np.ndarray:
-    """Convert floats to IBM float words (uint32, native order)."""
-    v = np.ascontiguousarray(values, dtype=np.float64).reshape(1, -1)
-    raw = np.empty(4 * v.size, dtype=np.uint8)
-    encode_traces(v, 1, True, raw, np.zeros(1, dtype=np.int64))
-    return raw.view(">u4").astype(np.uint32).reshape(np.shape(values))
+    if fmt not in (1, 7, 15):
+        raise ValueError(f"no compiled kernel for SEG-Y sample format {fmt}")
+    _encode(
+        np.ascontiguousarray(values), int(fmt), bool(big_endian), out, offsets.astype(np.int64, copy=False)
+    )
 
 
 @nb.njit(inline="always")

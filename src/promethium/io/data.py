@@ -247,7 +247,7 @@ class SeismicData:
         if operation is not None:
             entry = {
                 "operation": operation,
-                "parameters": _jsonable(dict(parameters or {})),
+                "parameters": jsonable(dict(parameters or {})),
                 "time": _now(),
                 "version": __version__,
             }
@@ -391,12 +391,12 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.array_equal(a, b))
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Turn numpy scalars/arrays and other simple objects into JSON-ready values."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -404,5 +404,5 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, Iterable):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return str(value)

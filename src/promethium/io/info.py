@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy as np
 from promethium.core.errors import PromethiumWarning
 from promethium.io.convert import ProgressCallback, budget_traces, open_lazily
 from promethium.io.data import HEADER_PREFIX, SeismicData
+from promethium.io.data import jsonable as _jsonable
 
 __all__ = ["DEAD_TRACE_ID", "KEY_HEADERS", "describe"]
 
@@ -46,22 +46,6 @@ KEY_HEADERS = (
 DEAD_TRACE_ID = 2
 #: Header fields summarised for formats without the SEG-Y names (miniSEED, SAC): the first numeric ones.
 MAX_OTHER_HEADERS = 12
-
-
-def _jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars as Python numbers, tuples as lists and big arrays as a short text,
-    so that ``json.dumps`` accepts it."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist() if value.size <= 64 else f"<array shape={value.shape} dtype={value.dtype}>"
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
 
 
 class _Stats:
