@@ -543,3 +543,24 @@ def test_default_encoding_is_lossless(values: np.ndarray, tmp_path: Path) -> Non
     back = _read(out, dtype="float64")
     np.testing.assert_array_equal(back.values, data.values)
     assert back.header("encoding")[0] == 11  # differences below 2**29 fit Steim-2
+
+
+@pytest.mark.parametrize(
+    ("name", "offset", "value"),
+    [
+        ("obspy_int32_Steim2_bigEndian.mseed", 52, 37),  # blockette 1000 encoding: unknown code 37
+        ("obspy_two_channels.mseed", 16, 0x88),  # a channel code byte that is not text
+    ],
+)
+def test_corrupted_record_fields_raise_format_error(
+    name: str, offset: int, value: int, tmp_path: Path
+) -> None:
+    src = MSEED / name
+    if not src.is_file():
+        pytest.skip(f"{src} absent")
+    raw = bytearray(src.read_bytes())
+    raw[offset] = value
+    bad = tmp_path / name
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(FormatError):
+        pio.read(bad, format="mseed")

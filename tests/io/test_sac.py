@@ -373,3 +373,17 @@ def test_round_trip_generated(data: SeismicData, byteorder: str, version: int, t
     again = tmp_path / "again.sac"
     pio.write(back, again, byteorder=byteorder, version=version)
     assert again.read_bytes() == out.read_bytes()  # a read SAC file is written back unchanged
+
+
+@pytest.mark.parametrize("b", [float("inf"), float("nan"), 1e30])
+def test_unusable_begin_time_is_a_format_error(b: float, tmp_path: Path) -> None:
+    src = SHARED / "sac" / "obspy_LMOW.BHE.SAC"
+    if not src.is_file():
+        pytest.skip(f"{src} absent")
+    raw = bytearray(src.read_bytes())
+    raw[20:24] = np.array([b], dtype="<f4").tobytes()
+    bad = tmp_path / "b.sac"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(FormatError, match="begin time") as info:
+        pio.read(bad)
+    assert info.value.offset == 20

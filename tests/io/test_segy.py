@@ -522,3 +522,53 @@ def test_lazy_segy_over_s3(tmp_path: Path, s3_prefix: str, s3_put: object) -> No
             f.read_array(np.array([3, 1, 29]), samples=slice(5, 9)), flat.values[[3, 1, 29], 5:9]
         )
     assert pio.read(url).equals(pio.read(local))
+
+
+def test_windows_and_decimation_survive_a_write(tmp_path: Path) -> None:
+    d = _volume(5, n_il=3, n_xl=4, ns=30)
+    window = d.sel(time=slice(10.0, None))
+    p = tmp_path / "w.sgy"
+    pio.write(window, p)
+    back = pio.read(p)
+    assert back.samples[0] == 10.0
+    np.testing.assert_array_equal(back.values, window.values)
+    dec = d.isel(time=slice(None, None, 3))
+    pio.write(dec, p)
+    back = pio.read(p)
+    assert back.sample_interval == 6.0
+    np.testing.assert_allclose(back.samples, dec.samples)
+    frac = SeismicData.from_array(np.ones((2, 5)), sample_interval=1.0, start=12.5)
+    pio.write(frac, p)
+    assert pio.read(p).samples[0] == 12.5
+
+
+def test_write_refuses_nan_in_integer_formats_and_keeps_float64(tmp_path: Path) -> None:
+    d = SeismicData.from_array(np.array([[1.0, np.nan, 3.0]]), sample_interval=1.0)
+    with pytest.raises(PromethiumError, match="NaN"):
+        pio.write(d, tmp_path / "n.sgy", sample_format=3)
+    precise = SeismicData.from_array(
+        np.array([[1.000000000001, 123456789.123]]), sample_interval=1.0, dtype=np.float64
+    )
+    pio.write(precise, tmp_path / "f.sgy")
+    back = pio.read(tmp_path / "f.sgy", dtype=np.float64)
+    assert back.attrs["format_info"]["sample_format"] == 6
+    np.testing.assert_array_equal(back.values, precise.values)
+
+
+@needs_shared
+def test_failed_reads_release_the_file(tmp_path: Path) -> None:
+    import os
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    kept = []
+    before = open_fds()
+    for _ in range(20):
+        for fn in (pio.read, pio.open):
+            try:
+                fn(SHARED / "segyio_long_BROKEN.sgy")
+            except FormatError as exc:
+                kept.append(exc)
+    assert len(kept) == 40
+    assert open_fds() <= before + 1

@@ -73,3 +73,18 @@ def test_invalid_construction() -> None:
         SeismicData.from_array(np.zeros(3), sample_interval=1.0)
     with pytest.raises(ValueError, match="trace_mask"):
         SeismicData.from_array(np.zeros((2, 3)), sample_interval=1.0, trace_mask=np.ones(3, bool))
+
+
+def test_selection_keeps_a_valid_container() -> None:
+    d = _line()
+    dec = d.isel(time=slice(None, None, 2))
+    assert dec.sample_interval == 4.0
+    np.testing.assert_allclose(np.diff(dec.samples), 4.0)
+    with pytest.raises(ValueError, match="keep the 'time' axis"):
+        d.isel(time=3)
+    v = SeismicData.from_array(np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4), sample_interval=4.0)
+    section = v.sel(inline=2)
+    assert section.dims == ("trace", "time")
+    np.testing.assert_array_equal(section.values, v.values[1])
+    np.testing.assert_array_equal(section["crossline_number"].values, [1, 2, 3])
+    np.testing.assert_array_equal(section["inline_number"].values, [2, 2, 2])

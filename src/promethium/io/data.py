@@ -285,12 +285,48 @@ class SeismicData:
         return out
 
     def isel(self, indexers: Mapping[Any, Any] | None = None, **kw: Any) -> SeismicData:
-        """Select by position along named dims (``data.isel(trace=slice(0, 10))``)."""
-        return self._derive(self._ds.isel(indexers, **kw), None, None)
+        """Select by position along named dims (``data.isel(trace=slice(0, 10))``).
+
+        A single inline (or crossline) of a volume comes back as a 2D ``(trace, time)`` section; a step
+        along the sample axis updates the sample interval."""
+        return self._selected(self._ds.isel(indexers, **kw))
 
     def sel(self, indexers: Mapping[Any, Any] | None = None, **kw: Any) -> SeismicData:
         """Select by coordinate value (``data.sel(inline=120)``, ``data.sel(time=slice(0, 500))``)."""
-        return self._derive(self._ds.sel(indexers, **kw), None, None)
+        return self._selected(self._ds.sel(indexers, **kw))
+
+    def _selected(self, ds: xr.Dataset) -> SeismicData:
+        """Keep a selection a valid SeismicData: sample axis and interval, trace dims."""
+        sample_dim = self.sample_dim
+        if sample_dim not in ds["amplitude"].dims:
+            raise ValueError(f"a selection must keep the {sample_dim!r} axis: select a slice, not one sample")
+        dims = tuple(str(d) for d in ds["amplitude"].dims[:-1])
+        if self.is_3d and len(dims) == 1:
+            # One inline (or crossline) of a volume: a 2D section whose traces keep their numbers.
+            kept = dims[0]
+            fixed = "inline" if kept == "crossline" else "crossline"
+            number = np.asarray(ds[kept].values)
+            ds = ds.drop_vars(kept).rename_dims({kept: "trace"})
+            ds = ds.assign_coords(
+                {
+                    "trace": ("trace", np.arange(ds.sizes["trace"], dtype=np.int64)),
+                    f"{kept}_number": ("trace", number),
+                }
+            )
+            if fixed in ds.coords and ds[fixed].ndim == 0:
+                value = ds[fixed].values
+                ds = ds.drop_vars(fixed).assign_coords(
+                    {f"{fixed}_number": ("trace", np.full(ds.sizes["trace"], value))}
+                )
+            ds = ds.transpose("trace", sample_dim, ...)
+        out = self._derive(ds, None, None)
+        axis = np.asarray(ds[sample_dim].values, dtype=np.float64)
+        if axis.size >= 2:
+            steps = np.diff(axis)
+            if steps[0] <= 0 or not np.allclose(steps, steps[0], rtol=1e-9, atol=0):
+                raise ValueError(f"the selected {sample_dim} axis is not evenly spaced and increasing")
+            out._ds.attrs["sample_interval"] = float(steps[0])
+        return out
 
     def load(self) -> SeismicData:
         """Load lazily opened arrays into memory."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,8 +149,14 @@ def read(
     plugin, _ = _resolve(path, format, storage_options)
     if plugin.is_store:
         return plugin.read_store(path, storage_options=storage_options, **options)
-    with open_source(path, storage_options) as src:
+    src = open_source(path, storage_options)
+    try:
         return plugin.read(src, **options)
+    except BaseException as exc:
+        _release_frames(exc)
+        raise
+    finally:
+        src.close()
 
 
 def open(
@@ -167,9 +174,18 @@ def open(
     src = open_source(path, storage_options)
     try:
         return plugin.open(src, **options)
-    except BaseException:
+    except BaseException as exc:
+        _release_frames(exc)
         src.close()
         raise
+
+
+def _release_frames(exc: BaseException) -> None:
+    """Drop the locals of the frames a failed reader left in the traceback.
+
+    They hold views of the memory-mapped file; while a caller keeps the exception (a batch job
+    collecting failures), the map and its file descriptor could not be closed otherwise."""
+    traceback.clear_frames(exc.__traceback__)
 
 
 def iter_chunks(

@@ -486,8 +486,18 @@ class _Segment:
     seg: Any
 
 
-def _collect_segments(tl: Any) -> list[_Segment]:
-    """One entry per trace segment of a pymseed trace list read with ``record_list=True``."""
+def _collect_segments(tl: Any, name: str = "") -> list[_Segment]:
+    """One entry per trace segment of a pymseed trace list read with ``record_list=True``.
+
+    Records that libmseed parsed but cannot describe (an unknown encoding, an identifier that is not
+    text) are a malformed file, reported as such."""
+    try:
+        return _collect_segments_unchecked(tl)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FormatError(f"a record cannot be decoded: {exc}", path=name or None) from exc
+
+
+def _collect_segments_unchecked(tl: Any) -> list[_Segment]:
     out: list[_Segment] = []
     for tid in tl:
         sid, pub = tid.sourceid, tid.pubversion
@@ -660,7 +670,7 @@ def read_text(source: ByteSource | str, **options: Any) -> list[dict[str, Any]]:
     buf, lay, _ = _read_layout(source)
     tl = _parse(buf, source.name, lay)
     try:
-        segments = _collect_segments(tl)
+        segments = _collect_segments(tl, source.name)
         return [
             {"source_id": s.sid, "start_time": _ns_to_iso(s.start), "text": _decode_text(s)}
             for s in segments
@@ -816,7 +826,7 @@ class MiniSeedPlugin(FormatPlugin):
     ) -> SeismicData:
         import pymseed
 
-        segments = _collect_segments(tl)
+        segments = _collect_segments(tl, name)
         patterns = _normalise_patterns(select)
         if patterns is not None:
             chosen = [s for s in segments if any(fnmatch.fnmatchcase(s.sid, p) for p in patterns)]

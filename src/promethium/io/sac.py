@@ -163,6 +163,8 @@ def _build(
     net, sta, loc, chan = code("knetwk"), code("kstnm"), code("khole"), code("kcmpnm")
     ref = _reference_ns(ints)
     b = floats["b"]
+    if b != _FUNDEF and not (math.isfinite(b) and abs(b) < 9e9):
+        raise FormatError(f"begin time b = {b!r} s is not a usable number", path=name, offset=20)
     start_ns = None if ref is None else ref + (round(b * 1e9) if b != _FUNDEF else 0)
     start = np.array([start_ns if start_ns is not None else "NaT"], dtype="datetime64[ns]")
     headers.update(

@@ -1120,6 +1120,8 @@ def _pick_format(data: SeismicData, values: np.ndarray, requested: int | None, s
     )
     if src in (1, 5, 6):
         return int(src)
+    if src is None and values.dtype == np.float64:
+        return 6  # keep double precision (SEG-Y rev 2 format 6) rather than round to float32
     if (
         src in SAMPLE_FORMATS
         and values.size
@@ -1147,12 +1149,44 @@ _INT_RANGES = {
 def _check_range(values: np.ndarray, fmt: int) -> None:
     if fmt in _INT_RANGES and values.size:
         lo, hi = _INT_RANGES[fmt]
-        vmin, vmax = float(np.nanmin(values)), float(np.nanmax(values))
+        if not np.isfinite(values).all():
+            raise PromethiumError(
+                f"amplitudes hold NaN or infinite values, which sample format {fmt} "
+                f"({SAMPLE_FORMATS[fmt][1]}) cannot store; choose sample_format=5 or fill them"
+            )
+        vmin, vmax = float(values.min()), float(values.max())
         if vmin < lo or vmax > hi:
             raise PromethiumError(
                 f"amplitudes span {vmin:g}..{vmax:g}, outside the range of sample format {fmt} "
                 f"({SAMPLE_FORMATS[fmt][1]}: {lo}..{hi}); choose sample_format=5 or rescale"
             )
+
+
+def _set_start_time(th: np.ndarray, cols: dict[str, np.ndarray], t0: float) -> None:
+    """Make the delay recording time (bytes 109-110, scaled by bytes 215-216) say ``t0`` ms.
+
+    Kept as read when the headers already say so; otherwise the smallest decimal scalar that holds
+    ``t0`` exactly in the 16-bit field, else the nearest value with a warning."""
+    if "delay_time" in cols and len(th):
+        scalar = int(th["time_scalar"][0]) if "time_scalar" in cols else 0
+        delay = float(th["delay_time"][0])
+        implied = delay * scalar if scalar > 0 else (delay / -scalar if scalar < 0 else delay)
+        if abs(implied - t0) <= 1e-9 * max(1.0, abs(t0)):
+            return
+    for k in range(4):
+        value = t0 * 10**k
+        if abs(value - round(value)) <= 1e-9 * max(1.0, abs(value)) and -32768 <= round(value) <= 32767:
+            th["delay_time"] = round(value)
+            th["time_scalar"] = -(10**k) if k else (th["time_scalar"] if "time_scalar" in cols else 0)
+            if k == 0 and "time_scalar" in cols and int(th["time_scalar"][0]) not in (0, 1):
+                th["time_scalar"] = 1
+            return
+    th["delay_time"] = int(np.clip(round(t0), -32768, 32767))
+    th["time_scalar"] = 1
+    warn(
+        f"start time {t0:g} ms cannot be stored exactly in the SEG-Y delay field; "
+        f"wrote {int(th['delay_time'][0])} ms"
+    )
 
 
 def _default_text(data: SeismicData) -> str:
@@ -1220,6 +1254,7 @@ def write_segy(
         th["n_samples"] = ns if ns <= 0xFFFF else 0
     if not (same_layout and "sample_interval" in cols):
         th["sample_interval"] = round(dt_us) if dt_us <= 32767 else 0
+    _set_start_time(th, cols, float(data.samples[0]) if ns else 0.0)
     tid = th["trace_id"].astype(np.int64)
     nonzero = ~zero_rows(values) if n else np.zeros(0, dtype=bool)
     tid = np.where(~mask & nonzero & (tid != _DEAD_TRACE_ID), _DEAD_TRACE_ID, tid)
