@@ -1167,7 +1167,9 @@ def _set_start_time(th: np.ndarray, cols: dict[str, np.ndarray], t0: float) -> N
 
     Kept as read when the headers already say so; otherwise the smallest decimal scalar that holds
     ``t0`` exactly in the 16-bit field, else the nearest value with a warning."""
-    if "delay_time" in cols and len(th):
+    if len(th) == 0:
+        return
+    if "delay_time" in cols:
         scalar = int(th["time_scalar"][0]) if "time_scalar" in cols else 0
         delay = float(th["delay_time"][0])
         implied = delay * scalar if scalar > 0 else (delay / -scalar if scalar < 0 else delay)
