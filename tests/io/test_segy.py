@@ -572,3 +572,15 @@ def test_failed_reads_release_the_file(tmp_path: Path) -> None:
                 kept.append(exc)
     assert len(kept) == 40
     assert open_fds() <= before + 1
+
+
+def test_variable_length_traces_are_refused(tmp_path: Path) -> None:
+    d = SeismicData.from_array(np.ones((4, 8)), sample_interval=1.0)
+    p = tmp_path / "v.sgy"
+    pio.write(d, p)
+    _patch(p, 3500, bytes([2, 0]))  # rev 2.0
+    _patch(p, 3502, (0).to_bytes(2, "big"))  # fixed-length flag 0: variable-length traces
+    trace2 = 3600 + 2 * (240 + 8 * 4)
+    _patch(p, trace2 + 114, (5).to_bytes(2, "big"))  # a different per-trace sample count
+    with pytest.raises(FormatError, match="variable-length"):
+        pio.read(p)

@@ -733,6 +733,16 @@ class SegyFile(SeismicFile):
         ns, dt = h["n_samples"].astype(np.int64), h["sample_interval"].astype(np.int64)
         lay = self.layout
         bad = (ns > 0) & (ns != lay.n_samples) & (dt != 0) & (dt != round(lay.sample_interval_us))
+        variable = lay.revision[0] >= 2 and int(self._fh.binary_header.get("fixed_length_traces", 1)) == 0
+        counts = np.unique(ns[ns > 0])
+        if variable and counts.size > 1:
+            raise FormatError(
+                f"the binary header declares variable-length traces and trace headers give {counts.size} "
+                f"different sample counts (e.g. {int(counts[0])} and {int(counts[1])}); variable-length "
+                "SEG-Y is not supported",
+                path=self.path,
+                offset=3502,
+            )
         neg = dt < 0
         if neg.any():
             i = int(ids[np.argmax(neg)])
