@@ -14,7 +14,7 @@ import math
 import numba as nb
 import numpy as np
 
-__all__ = ["decode_ibm_words", "decode_traces", "encode_traces"]
+__all__ = ["decode_compiled", "decode_ibm_words", "encode_compiled"]
 
 # 16**(e - 64) / 2**24 for every 7-bit IBM exponent e: value = fraction * table[e].
 _IBM_SCALE = np.array([math.ldexp(1.0, 4 * (e - 64) - 24) for e in range(128)], dtype=np.float64)
@@ -125,17 +125,10 @@ def _decode_ser(
 PARALLEL_MIN_SAMPLES = 1 << 17
 
 
-def decode_traces(
-    buf: np.ndarray,
-    offsets: np.ndarray,
-    fmt: int,
-    big_endian: bool,
-    out: np.ndarray,
-    start: int = 0,
+def decode_compiled(
+    buf: np.ndarray, offsets: np.ndarray, fmt: int, big_endian: bool, out: np.ndarray, start: int = 0
 ) -> np.ndarray:
-    """Decode samples ``start .. start + out.shape[1]`` of the traces whose first sample lies at byte
-    ``offsets[i]`` of ``buf`` (uint8) into ``out`` (float32 or float64, shape ``(len(offsets), m)``).
-    A negative offset marks a hole: that row is filled with zeros."""
+    """:func:`promethium.io.codecs.decode_traces` for formats 1, 7 and 15 at any byte offsets."""
     offs = offsets.astype(np.int64, copy=False)
     stop = start + out.shape[1]
     big = bool(big_endian)
@@ -197,7 +190,7 @@ def _encode(values: np.ndarray, fmt: int, big: bool, out: np.ndarray, offsets: n
                 _put(out, base + 3 * j, np.uint64(np.int64(round(x))) & np.uint64(0xFFFFFF), 3, big)
 
 
-def encode_traces(
+def encode_compiled(
     values: np.ndarray, fmt: int, big_endian: bool, out: np.ndarray, offsets: np.ndarray
 ) -> None:
     """Encode ``values`` (n traces x m samples) as IBM floats or 3-byte integers into ``out``,

@@ -101,7 +101,7 @@ def decode_traces(
                 swap = big_endian == (sys.byteorder == "little")
                 woffs = np.where(offs < 0, -1, offs // 4)
                 return k.decode_ibm_words(words, woffs, swap, out, start)
-        return k.decode_traces(buf, offs, fmt, big_endian, out, start)
+        return k.decode_compiled(buf, offs, fmt, big_endian, out, start)
     dtype = np.dtype(NUMPY_FORMATS[fmt]).newbyteorder(">" if big_endian else "<")
     holes = offs < 0
     if holes.any():
@@ -153,7 +153,7 @@ def encode_traces(
         return
     offs = np.asarray(offsets, dtype=np.int64)
     if fmt not in NUMPY_FORMATS:
-        _kernels().encode_traces(values, fmt, big_endian, out, offs)
+        _kernels().encode_compiled(values, fmt, big_endian, out, offs)
         return
     dtype = np.dtype(NUMPY_FORMATS[fmt]).newbyteorder(">" if big_endian else "<")
     src = values if dtype.kind == "f" else np.rint(values)
