@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -601,3 +602,23 @@ def test_segy_through_zarr_and_back_is_the_same_file(path: Path, tmp_path: Path)
         np.testing.assert_array_equal(_file_order(_read_quiet(out)), _file_order(d))
     else:
         assert out.read_bytes() == path.read_bytes()
+
+
+def test_remote_long_traces_headers_and_samples(tmp_path: Path, range_http_server: Any) -> None:
+    """Traces over 256 KiB: headers come by small ranges, samples by whole-trace ranges."""
+    rng = np.random.default_rng(2)
+    d = SeismicData.from_array(
+        rng.standard_normal((3, 70_000)).astype(np.float32),
+        sample_interval=0.5,
+        headers={"offset": np.array([10, 20, 30], dtype=np.int32)},
+    )
+    name = f"{tmp_path.name}-long.sgy"
+    pio.write(d, range_http_server.root / name)
+    url = f"{range_http_server.url}/{name}"
+    with pio.open(url) as f:
+        np.testing.assert_array_equal(f.headers(["offset", "trace_id"])["offset"], [10, 20, 30])
+        np.testing.assert_array_equal(f.read_array(np.array([2, 0])), d.values[[2, 0]])
+        np.testing.assert_array_equal(
+            f.read_array(np.array([1, -1, 2])), np.vstack([d.values[1], np.zeros(70_000), d.values[2]])
+        )
+    assert pio.read(url).equals(pio.read(range_http_server.root / name))

@@ -564,39 +564,26 @@ class SegyFile(SeismicFile):
             return self._buf, offs
         if len(ids) == 0:
             return np.zeros(0, dtype=np.uint8), offs
-        # Remote source: one ranged read per run of consecutive traces, fetched concurrently.
+        # Remote source: ranged reads fetched concurrently. Runs of consecutive traces come as whole
+        # blocks, unless only a few bytes of each big trace are wanted (headers of long traces).
+        piecewise = 0 < width < ts and ts > 4 * 65536
         runs = np.split(ids, np.nonzero(np.diff(ids) != 1)[0] + 1)
         ranges: list[tuple[int, int]] = []
-        starts = []
+        pos = np.empty(len(ids), dtype=np.int64)
+        cursor = k = 0
         for run in runs:
-            first = int(self.layout.trace_offset(int(run[0])))
-            if width < ts and len(run) > 1 and ts > 4 * 65536:
-                # Big traces: fetch just the bytes needed from each trace.
-                for t in run:
-                    ranges.append((int(self.layout.trace_offset(int(t))) + rel, width))
-                    starts.append(int(t))
-                continue
-            ranges.extend(self._split_range(first, len(run) * ts))
-            starts.append(-1)
+            starts = self.layout.trace_offset(run)
+            if piecewise:
+                ranges.extend((int(o) + rel, width) for o in starts)
+                pos[k : k + len(run)] = cursor + np.arange(len(run), dtype=np.int64) * width
+                cursor += len(run) * width
+            else:
+                ranges.extend(self._split_range(int(starts[0]), len(run) * ts))
+                pos[k : k + len(run)] = cursor + np.arange(len(run), dtype=np.int64) * ts + rel
+                cursor += len(run) * ts
+            k += len(run)
         parts = self._source.read_ranges(ranges)
         buf = np.frombuffer(b"".join(bytes(p) for p in parts), dtype=np.uint8)
-        # Map each trace to its place in the concatenated buffer.
-        pos = np.empty(len(ids), dtype=np.int64)
-        cursor = 0
-        k = 0
-        ri = 0
-        for run in runs:
-            if width < ts and len(run) > 1 and ts > 4 * 65536:
-                for _ in run:
-                    pos[k] = cursor
-                    cursor += width
-                    k += 1
-                    ri += 1
-                continue
-            n_bytes = len(run) * ts
-            pos[k : k + len(run)] = cursor + np.arange(len(run), dtype=np.int64) * ts + rel
-            cursor += n_bytes
-            k += len(run)
         if buf.size < cursor:
             raise FormatError(
                 "the object is shorter than its headers say", path=self.path, offset=int(offs[-1])
@@ -702,14 +689,20 @@ class SegyFile(SeismicFile):
             out[f] = col.view(fmt).reshape(-1).astype(_native(f))
         return out
 
-    def _decode_fields(self, ids: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
-        """Header fields decoded block by block (no ``(n, 240)`` copy of the headers is kept)."""
-        tdt = trace_dtype(">" if self.layout.big_endian else "<")
+    def _decode_fields(
+        self, ids: np.ndarray, names: Sequence[str], values: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """Header fields decoded block by block (no ``(n, 240)`` copy of the headers is kept); with
+        ``values``, the samples of the same blocks are decoded into it in the same pass."""
+        lay = self.layout
+        tdt = trace_dtype(">" if lay.big_endian else "<")
         out = {f: np.empty(len(ids), dtype=_native(f)) for f in names}
         for a, b, buf, offs in self._iter_blocks(ids):
             rec = gather_headers(buf, offs, TRACE_HEADER_SIZE).view(tdt).reshape(-1)
             for f, col in out.items():
                 col[a:b] = rec[f]
+            if values is not None:
+                decode_traces(buf, offs + lay.header_size, lay.sample_format, lay.big_endian, values[a:b])
         return out
 
     def header_at(
@@ -873,17 +866,8 @@ class SegyFile(SeismicFile):
         ids = self._ids(traces)
         if headers == "all" and len(ids):
             # One pass over the bytes serves both headers and samples (streaming reads each byte once).
-            lay = self.layout
-            tdt = trace_dtype(">" if lay.big_endian else "<")
-            n = len(ids)
-            hdr = {f: np.empty(n, dtype=_native(f)) for f, *_ in TRACE_FIELDS}
-            values = np.empty((n, self.n_samples), dtype=self.dtype)
-            for a, b, buf, offs in self._iter_blocks(ids):
-                # Header fields are decoded block by block, so no (n, 240) copy is ever held.
-                rec = gather_headers(buf, offs, TRACE_HEADER_SIZE).view(tdt).reshape(-1)
-                for f, col in hdr.items():
-                    col[a:b] = rec[f]
-                decode_traces(buf, offs + lay.header_size, lay.sample_format, lay.big_endian, values[a:b])
+            values = np.empty((len(ids), self.n_samples), dtype=self.dtype)
+            hdr = self._decode_fields(ids, [f for f, *_ in TRACE_FIELDS], values=values)
         else:
             values = self.read_array(ids)
             hdr = self._header_vars(ids, headers)
