@@ -717,12 +717,14 @@ class SegyFile(SeismicFile):
         endian = ">" if self.layout.big_endian else "<"
         return raw.view(f"{endian}i{width}").reshape(-1).astype(np.int64)
 
-    def _check_alignment(self, ids: np.ndarray) -> None:
+    def _check_alignment(self, ids: np.ndarray, h: dict[str, np.ndarray] | None = None) -> None:
         """Refuse files whose trace headers do not sit where the layout puts them.
 
         A header whose sample count *and* sample interval are both set and both disagree with the
-        layout is not a stale field but a sign that the bytes there are not a trace header."""
-        h = self.headers(["n_samples", "sample_interval"], ids)
+        layout is not a stale field but a sign that the bytes there are not a trace header.
+        ``h`` may give those two fields already read for ``ids``."""
+        if h is None:
+            h = self.headers(["n_samples", "sample_interval"], ids)
         ns, dt = h["n_samples"].astype(np.int64), h["sample_interval"].astype(np.int64)
         lay = self.layout
         bad = (ns > 0) & (ns != lay.n_samples) & (dt != 0) & (dt != round(lay.sample_interval_us))
@@ -933,8 +935,14 @@ class SegyFile(SeismicFile):
             raise ValueError("duplicates must be 'error', 'first' or 'last'")
         ids = np.arange(self.n_traces, dtype=np.int64)
         # Geometry first, from a few fields (12 bytes a trace); the full headers come with the samples.
-        self._check_alignment_all()
-        hdr = self.headers(["inline", "crossline", "offset"]) if self.n_traces else {}
+        # One gather of the fields for the alignment check and the geometry.
+        hdr = (
+            self.headers(["inline", "crossline", "offset", "n_samples", "sample_interval"])
+            if self.n_traces
+            else {}
+        )
+        if self.n_traces:
+            self._check_alignment(ids, hdr)
         warnings_list = list(self._fh.warnings)
         grid: GridGeometry | None = None
         if geometry != "2d" and self.n_traces:
@@ -979,10 +987,6 @@ class SegyFile(SeismicFile):
                 ds.attrs["geometry"] = grid.report()
             return SeismicData(ds)
         return self._to_volume(self._header_vars(ids, headers), grid, duplicates, warnings_list)
-
-    def _check_alignment_all(self) -> None:
-        if self.n_traces > 32:
-            self._check_alignment(np.arange(self.n_traces, dtype=np.int64))
 
     def _to_volume(
         self, hdr: dict[str, np.ndarray], grid: GridGeometry, duplicates: str, warnings_list: list[str]
