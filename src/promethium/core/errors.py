@@ -4,9 +4,11 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigurationError",
+    "DataError",
     "FormatError",
     "GeometryError",
     "OutputExistsError",
+    "ParameterError",
     "PromethiumError",
     "PromethiumWarning",
     "StorageError",
@@ -55,6 +57,27 @@ class FormatError(PromethiumError, ValueError):
 
 class UnsupportedFormatError(FormatError):
     """The content matches no supported format."""
+
+
+class ParameterError(PromethiumError, ValueError):
+    """A parameter of an operation is outside what the operation accepts.
+
+    ``parameter`` names it and ``allowed`` says what would be accepted (a range, a list of choices), so
+    that the CLI, the API and the workflow validator can all point at the faulty value.
+    """
+
+    def __init__(self, parameter: str, message: str, *, allowed: str | None = None) -> None:
+        self.parameter = parameter
+        self.allowed = allowed
+        self.reason = message
+        text = f"{parameter}: {message}"
+        if allowed:
+            text += f" (allowed: {allowed})"
+        super().__init__(text)
+
+
+class DataError(PromethiumError, ValueError):
+    """Data an operation cannot take: empty, all dead, NaN/Inf samples, a mask of the wrong shape."""
 
 
 class GeometryError(PromethiumError):
