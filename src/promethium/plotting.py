@@ -34,10 +34,12 @@ if TYPE_CHECKING:
 __all__ = [
     "ComparisonPlot",
     "MaskPlot",
+    "PanelsPlot",
     "SectionPlot",
     "compute_clip",
     "plot_comparison",
     "plot_mask",
+    "plot_panels",
     "plot_section",
 ]
 
@@ -451,3 +453,59 @@ def plot_mask(
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
     written = _save(fig, path, dpi)
     return MaskPlot(fig, ax, image, counts, written)
+
+
+@dataclass
+class PanelsPlot:
+    """Result of :func:`plot_panels`."""
+
+    figure: Figure
+    axes: list[Axes]
+    clip: float
+    path: str | None
+
+
+def plot_panels(
+    panels: list[tuple[str, SeismicData | np.ndarray]],
+    *,
+    columns: int | None = None,
+    path: str | os.PathLike[str] | None = None,
+    clip: float | None = None,
+    percentile: float = 99.0,
+    clip_from: int = 0,
+    cmap: str = "gray",
+    inline: float | None = None,
+    crossline: float | None = None,
+    time: float | None = None,
+    dt_ms: float = 4.0,
+    mark_masked: bool = False,
+    suptitle: str | None = None,
+    panel_size: tuple[float, float] = (3.6, 4.4),
+    dpi: int = DEFAULT_DPI,
+) -> PanelsPlot:
+    """Any number of titled panels in a grid, all drawn with one symmetric clip.
+
+    The clip is the ``percentile`` of ``|amplitude|`` of panel ``clip_from`` (over its live traces)
+    unless ``clip`` is given, so that the greys of a reference, an input, several outputs and their
+    differences all mean the same amplitude."""
+    if not panels:
+        raise ValueError("plot_panels needs at least one panel")
+    views = [_view(_as_data(d, dt_ms), inline=inline, crossline=crossline, time=time) for _, d in panels]
+    if clip is None:
+        src = views[clip_from]
+        clip = compute_clip(src.values if src.kind == "slice" else src.values.T, percentile, src.mask)
+    ncol = columns or len(panels)
+    nrow = -(-len(panels) // ncol)
+    fig = _new_figure((panel_size[0] * ncol + 1.0, panel_size[1] * nrow))
+    axes = []
+    image = None
+    for k, ((title, _), view) in enumerate(zip(panels, views, strict=True)):
+        ax = fig.add_subplot(nrow, ncol, k + 1)
+        image = _draw(ax, view, float(clip), cmap, title, mark_masked, colorbar=False)
+        if k % ncol:
+            ax.set_ylabel("")
+        axes.append(ax)
+    fig.colorbar(image, ax=axes, shrink=0.8, label=f"Amplitude (clip ±{clip:.3g})")
+    if suptitle:
+        fig.suptitle(suptitle)
+    return PanelsPlot(fig, axes, float(clip), _save(fig, path, dpi))
