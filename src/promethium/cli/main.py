@@ -149,9 +149,15 @@ def _root(
 def _register() -> None:
     from promethium.cli.demo import demo
     from promethium.cli.io_cmds import io_app
+    from promethium.cli.signal_cmds import denoise_cmd, evaluate_cmd, filter_cmd, qc_cmd, reconstruct_cmd
 
     app.add_typer(io_app, name="io")
     app.command("demo")(demo)
+    app.command("filter")(filter_cmd)
+    app.command("reconstruct")(reconstruct_cmd)
+    app.command("denoise")(denoise_cmd)
+    app.command("qc")(qc_cmd)
+    app.command("evaluate")(evaluate_cmd)
 
 
 _register()

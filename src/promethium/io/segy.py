@@ -1259,6 +1259,9 @@ def write_segy(
     nonzero = ~zero_rows(values) if n else np.zeros(0, dtype=bool)
     tid = np.where(~mask & nonzero & (tid != _DEAD_TRACE_ID), _DEAD_TRACE_ID, tid)
     tid = np.where(is_new & mask & (tid == 0), 1, tid)
+    # The trace mask is authoritative: a trace flagged dead in its headers that an operation filled
+    # (reconstruction) is written live. Data read from SEG-Y never has this case (dead => masked).
+    tid = np.where(mask & (tid == _DEAD_TRACE_ID), 1, tid)
     th["trace_id"] = tid
     th_bytes = th.view(np.uint8).reshape(n, TRACE_HEADER_SIZE)
 
