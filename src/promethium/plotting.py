@@ -498,7 +498,7 @@ def plot_panels(
     nrow = -(-len(panels) // ncol)
     fig = _new_figure((panel_size[0] * ncol + 1.0, panel_size[1] * nrow))
     axes = []
-    image = None
+    image: Any = None
     for k, ((title, _), view) in enumerate(zip(panels, views, strict=True)):
         ax = fig.add_subplot(nrow, ncol, k + 1)
         image = _draw(ax, view, float(clip), cmap, title, mark_masked, colorbar=False)

@@ -204,11 +204,13 @@ def evaluate(
         mparams = dict(params.get(name, params.get(key, {})))
         t0 = time.perf_counter()
         try:
-            if key in _EVALUATORS:
-                out = _EVALUATORS[key](damaged, mparams)
-            else:
-                out = reconstruct(damaged, key, **mparams)
-            assert isinstance(out, SeismicData)
+            out: Any = (
+                _EVALUATORS[key](damaged, mparams)
+                if key in _EVALUATORS
+                else reconstruct(damaged, key, **mparams)
+            )
+            if not isinstance(out, SeismicData):
+                raise TypeError(f"method {name!r} returned {type(out).__name__}, not SeismicData")
         except PromethiumError as exc:
             results.append(MethodResult(method=name, params=mparams, error=str(exc)))
             continue
