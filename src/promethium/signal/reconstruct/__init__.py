@@ -8,6 +8,7 @@ noise with the same windowing. :func:`list_methods` names what is available.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -72,6 +73,7 @@ def reconstruct(
     overlap: Sequence[int | float | None] | float | None = None,
     dt_ms: float | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
     **params: Any,
 ) -> ArrayOrData:
     """Fill missing traces with a classical method.
@@ -90,6 +92,10 @@ def reconstruct(
     window, overlap:
         Window sizes per axis (trace axes then time; ``None`` = whole axis; one int = the trace axes) and
         overlaps (samples, or a fraction of the window below 1). Defaults depend on the method.
+    progress:
+        ``progress(windows_done, windows_total)`` after each window.
+    workers:
+        Windows processed in parallel (threads; default one per core). The result does not depend on it.
     params:
         Method parameters (see each method's ``params``); unknown names raise :class:`ParameterError`.
 
@@ -116,6 +122,7 @@ def reconstruct(
         out = prep.values.copy()
     else:
         fallback: list[np.ndarray] = []
+        lock = threading.Lock()
 
         def run(win: np.ndarray, sl: tuple[slice, ...]) -> np.ndarray:
             wl = live[sl[:-1]]
@@ -123,12 +130,13 @@ def reconstruct(
                 return win
             if int(wl.sum()) < 2:
                 # Too few recorded traces in this window for any method: use the whole-data baseline.
-                if not fallback:
-                    fallback.append(_linear_fallback(values, live))
+                with lock:
+                    if not fallback:
+                        fallback.append(_linear_fallback(values, live))
                 return fallback[0][sl]
             return m.fn(win, wl, dt, **full)
 
-        out = apply_windowed(values, plan, run, progress=progress)
+        out = apply_windowed(values, plan, run, progress=progress, workers=workers)
         out[live] = prep.values[live]
         if not np.isfinite(out).all():
             raise DataError(f"reconstruct: method {m.name!r} produced non-finite samples; this is a bug")
@@ -150,6 +158,7 @@ def denoise(
     overlap: Sequence[int | float | None] | float | None = None,
     dt_ms: float | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
     **params: Any,
 ) -> ArrayOrData:
     """Attenuate random (and, with the right method, erratic) noise; dead traces stay dead.
@@ -177,7 +186,7 @@ def denoise(
             return win
         return m.fn(win, wl, dt, **full)
 
-    out = apply_windowed(values, plan, run, progress=progress)
+    out = apply_windowed(values, plan, run, progress=progress, workers=workers)
     out[~live] = prep.values[~live]
     record = {"method": m.name, **full, "window": list(plan.sizes), "overlap": list(plan.overlaps)}
     return finish(prep, out, "signal.denoise", record)
