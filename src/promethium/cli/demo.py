@@ -76,7 +76,8 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run the demo into ``output``; returns the paths written and a summary."""
     from promethium import io as pio
-    from promethium.plotting import plot_comparison, plot_mask, plot_section
+    from promethium import signal
+    from promethium.plotting import plot_comparison, plot_mask, plot_panels, plot_section
     from promethium.synthetic import damage, make_survey
 
     if size not in SIZES:
@@ -85,7 +86,7 @@ def run_demo(
     output.mkdir(parents=True, exist_ok=True)
     n_il, n_xl, n_t = SIZES[size]
     real = _find_real_file()
-    steps = _Steps(console, 7 + (1 if real else 0), quiet)
+    steps = _Steps(console, 10 + (1 if real else 0), quiet)
     t_start = time.perf_counter()
     figures: list[Path] = []
 
@@ -110,6 +111,37 @@ def run_demo(
         note["detail"] = f"{result.traces:,} traces{' streamed' if result.streamed else ''}"
     with steps.step("describing the Zarr store") as note:
         info = pio.describe(zarr_path)
+    qc_dir = output / "qc"
+    with steps.step(f"quality control of the damaged survey ({qc_dir}/)") as note:
+        qc_dir.mkdir(exist_ok=True)
+        report = signal.qc(back)
+        report.to_json(qc_dir / "qc.json")
+        report.plot(qc_dir / "qc.png")
+        figures.append(qc_dir / "qc.png")
+        summary = report.to_dict()["summary"]
+        note["detail"] = ", ".join(
+            f"{summary[k]:,} {k.removeprefix('n_')}"
+            for k in ("n_dead", "n_clipped", "n_noisy")
+            if k in summary
+        )
+    repaired_path = output / "repaired.sgy"
+    n_fill = int((~back.trace_mask).sum())
+    with steps.step(f"filling the {n_fill:,} missing and dead traces (POCS, f-k-k thresholding)") as note:
+        repaired = signal.reconstruct(back, "pocs")
+        pio.write(repaired, repaired_path)
+        hidden = ~back.trace_mask
+        scores = {
+            "method": "pocs",
+            "snr_filled_db": signal.metrics.snr(clean.values[hidden], repaired.values[hidden]),
+            "snr_filled_linear_db": signal.metrics.snr(
+                clean.values[hidden], signal.reconstruct(back, "linear").values[hidden]
+            ),
+            "ssim": signal.metrics.ssim(clean.values, repaired.values),
+        }
+        note["detail"] = (
+            f"SNR of the filled traces {scores['snr_filled_db']:.1f} dB "
+            f"(linear interpolation {scores['snr_filled_linear_db']:.1f} dB); wrote {repaired_path.name}"
+        )
     with steps.step("drawing figures") as note:
         shown = back if back.is_3d and back.shape == clean.shape else damaged
         il = int(np.asarray(shown["inline"].values)[shown.shape[0] // 2])
@@ -132,6 +164,18 @@ def run_demo(
         plot_section(shown, time=t_slice, path=figures[-1], title=f"Time slice at {t_slice:g} ms")
         figures.append(output / "mask.png")
         mask_plot = plot_mask(shown, path=figures[-1], title="Trace mask of the damaged survey")
+        figures.append(output / "reconstruction.png")
+        plot_panels(
+            [
+                ("Synthetic survey", clean),
+                ("Damaged", shown),
+                ("Repaired (POCS)", repaired),
+                ("Repaired − synthetic", clean.replace(repaired.values - clean.values)),
+            ],
+            inline=il,
+            path=figures[-1],
+            suptitle=f"Inline {il}: one clip for every panel",
+        )
         note["detail"] = ", ".join(p.name for p in figures)
     real_info: dict[str, Any] | None = None
     if real is not None:
@@ -149,6 +193,8 @@ def run_demo(
         "output": str(output),
         "segy": str(segy_path),
         "zarr": str(zarr_path),
+        "repaired": str(repaired_path),
+        "reconstruction": scores,
         "figures": [str(p) for p in figures],
         "info": info,
         "roundtrip": roundtrip,
@@ -191,12 +237,14 @@ def demo(
     """Run the whole job on a synthetic survey, end to end, in seconds.
 
     Generate a 3D survey, damage it, write it as SEG-Y, read it back (format detected from the
-    content), convert it to Zarr, describe it and draw figures.
+    content), convert it to Zarr, describe it, run quality control, fill the missing and dead traces
+    (POCS, scored against the undamaged survey and against linear interpolation) and draw figures.
 
     The survey is a layered earth with dipping and folded reflectors, two faults and noise; 20% of its
     traces are removed and 5% killed. The folder receives survey.sgy, survey.zarr and PNG figures
     (section.png: synthetic / damaged / difference with one clip; section_damaged.png; timeslice.png;
-    mask.png). Files already there are replaced.
+    mask.png; reconstruction.png; qc/qc.png and qc/qc.json) and repaired.sgy. Files already there are
+    replaced.
 
     **Examples**
 
@@ -221,5 +269,6 @@ def demo(
     console.print(f"[bold]Demo finished in {result['seconds']:.1f} s.[/] Outputs in {result['output']}/:")
     console.print(f"  {result['segy']}", soft_wrap=True)
     console.print(f"  {result['zarr']}", soft_wrap=True)
+    console.print(f"  {result['repaired']}", soft_wrap=True)
     for fig in result["figures"]:
         console.print(f"  {fig}", soft_wrap=True)
