@@ -1,8 +1,9 @@
-"""Dip-steered interpolation (``dip``) against linear interpolation on real sections.
+"""Dip-steered interpolation (``dip``) and the cross-validated ``blend`` against linear interpolation.
 
 Run: ``.venv/bin/python benchmarks/bench_dip.py [--sections alaska,freeusp,shot,cube] [--cases ...]
-[--param name=value ...]``. Prints a markdown table: SNR over the whole section ("full") and over the
-hidden traces only ("missing"), in dB, and the run time of each method. Data are read from
+[--methods linear,dip,blend] [--param name=value ...]`` (``--param`` goes to ``dip``, ``--blend-param``
+to ``blend``). Prints a markdown table: SNR over the whole section ("full") and over the hidden traces
+only ("missing"), in dB, the gain of each method over linear on the missing traces, and run times. Data are read from
 ``../shared/data/sections`` (skipped when absent). SNR = 10 log10(||ref||^2 / ||ref - est||^2).
 """
 
@@ -69,26 +70,34 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sections", default=",".join(SECTIONS))
     ap.add_argument("--cases", default=",".join(CASES))
+    ap.add_argument("--methods", default="linear,dip,blend", help="compared methods; linear always runs")
     ap.add_argument("--param", action="append", default=[], help="dip parameter, name=python-literal")
+    ap.add_argument("--blend-param", action="append", default=[], help="blend parameter, name=literal")
     args = ap.parse_args()
-    params = {}
-    for item in args.param:
-        key, val = item.split("=", 1)
-        params[key] = ast.literal_eval(val)
-    methods: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
-        "linear": lambda d, m: np.asarray(reconstruct(d, "linear", mask=m, dt_ms=4.0)),
-        "dip": lambda d, m: np.asarray(reconstruct(d, "dip", mask=m, dt_ms=4.0, **params)),
-    }
-    print(f"dip parameters: {params or 'defaults'}\n")
-    print(
-        "| section | case | linear full | linear missing | dip full | dip missing | gain (missing) "
-        "| t linear | t dip |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
+    extra: dict[str, dict[str, object]] = {"dip": {}, "blend": {}}
+    for key_set, items in (("dip", args.param), ("blend", args.blend_param)):
+        for item in items:
+            key, val = item.split("=", 1)
+            extra[key_set][key] = ast.literal_eval(val)
+    names = ["linear", *[m for m in args.methods.split(",") if m and m != "linear"]]
+
+    def runner(mname: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        kw = extra.get(mname, {})
+        return lambda d, m: np.asarray(reconstruct(d, mname, mask=m, dt_ms=4.0, **kw))
+
+    methods = {m: runner(m) for m in names}
+    print(f"parameters: {extra}\n")
+    others = names[1:]
+    head = ["section", "case", "linear full", "linear missing"]
+    for m in others:
+        head += [f"{m} full", f"{m} missing", f"{m} gain"]
+    head += [f"t {m}" for m in names]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
     for name in args.sections.split(","):
         ref = load(name)
         if ref is None:
-            print(f"| {name} | (data absent) |||||||")
+            print(f"| {name} | (data absent) |")
             continue
         for case in args.cases.split(","):
             live = make_mask(case, ref.shape[:-1])
@@ -98,13 +107,13 @@ def main() -> None:
                 t0 = time.perf_counter()
                 est = fn(data, live)
                 row[mname] = (snr(ref, est), snr(ref, est, ~live), time.perf_counter() - t0)
-            lf, lm, lt = row["linear"]
-            df, dm, dtm = row["dip"]
-            print(
-                f"| {name} | {case} | {lf:.2f} | {lm:.2f} | {df:.2f} | {dm:.2f} | {dm - lm:+.2f} | "
-                f"{lt:.2f} s | {dtm:.2f} s |",
-                flush=True,
-            )
+            lf, lm, _ = row["linear"]
+            cells = [name, case, f"{lf:.2f}", f"{lm:.2f}"]
+            for m in others:
+                f, mi, _ = row[m]
+                cells += [f"{f:.2f}", f"{mi:.2f}", f"{mi - lm:+.2f}"]
+            cells += [f"{row[m][2]:.1f} s" for m in names]
+            print("| " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":

@@ -298,3 +298,16 @@ def test_evaluate_bad_input(survey_2d: SeismicData) -> None:
         evaluate(survey_2d, [])
     with pytest.raises(ParameterError, match="dt_ms"):
         evaluate(survey_2d.values, ["linear"])
+
+
+def test_entry_points_stay_callable_after_subpackage_imports() -> None:
+    """``signal.reconstruct`` is a function even though a subpackage of the same name exists."""
+    import importlib
+
+    import promethium.signal as sig
+
+    importlib.import_module("promethium.signal.reconstruct.baseline")
+    importlib.import_module("promethium.signal.reconstruct._registry")
+    assert callable(sig.reconstruct)
+    assert callable(sig.denoise)
+    assert sig.reconstruct is reconstruct

@@ -150,6 +150,7 @@ def _register() -> None:
     from promethium.cli.demo import demo
     from promethium.cli.io_cmds import io_app
     from promethium.cli.signal_cmds import denoise_cmd, evaluate_cmd, filter_cmd, qc_cmd, reconstruct_cmd
+    from promethium.cli.workflow_cmds import pipelines_app, run_cmd
 
     app.add_typer(io_app, name="io")
     app.command("demo")(demo)
@@ -158,6 +159,8 @@ def _register() -> None:
     app.command("denoise")(denoise_cmd)
     app.command("qc")(qc_cmd)
     app.command("evaluate")(evaluate_cmd)
+    app.command("run")(run_cmd)
+    app.add_typer(pipelines_app, name="pipelines")
 
 
 _register()

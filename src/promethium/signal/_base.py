@@ -19,6 +19,7 @@ from promethium.io.data import SeismicData
 
 __all__ = [
     "ArrayOrData",
+    "DataT",
     "Prepared",
     "check_choice",
     "check_frequency",
@@ -29,7 +30,8 @@ __all__ = [
 ]
 
 ArrayOrData = SeismicData | np.ndarray
-T = TypeVar("T", SeismicData, np.ndarray)
+#: The type an operation returns: the type it was given (SeismicData in, SeismicData out).
+DataT = TypeVar("DataT", SeismicData, np.ndarray)
 
 
 @dataclass(frozen=True)

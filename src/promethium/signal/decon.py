@@ -23,7 +23,7 @@ Levinson recursion runs over all traces at once (see :func:`levinson`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numba as nb
 import numpy as np
@@ -31,7 +31,7 @@ import scipy.fft as sfft
 from scipy import signal as ss
 
 from promethium.core.errors import DataError, ParameterError
-from promethium.signal._base import ArrayOrData, Prepared, check_choice, check_range, finish, prepare
+from promethium.signal._base import DataT, Prepared, check_choice, check_range, finish, prepare
 
 __all__ = ["WaveletEstimate", "deconvolve", "estimate_wavelet", "levinson"]
 
@@ -165,7 +165,7 @@ def _second_zero_crossing(acf: np.ndarray) -> int | None:
 
 # --------------------------------------------------------------------------- deconvolution
 def deconvolve(
-    data: ArrayOrData,
+    data: DataT,
     method: str = "spiking",
     *,
     operator_ms: float = 120.0,
@@ -173,7 +173,7 @@ def deconvolve(
     prewhitening: float = 0.1,
     window_ms: tuple[float, float] | None = None,
     dt_ms: float | None = None,
-) -> ArrayOrData:
+) -> DataT:
     """Wiener-Levinson deconvolution of every trace (spiking or predictive / gapped).
 
     Args:
@@ -239,7 +239,7 @@ def deconvolve(
         "prewhitening": float(prewhitening),
         "window_ms": [float(v) for v in _times_ms(prep, dt)[[i0, i1 - 1]]],
     }
-    return finish(prep, out.reshape(prep.values.shape), "signal.deconvolve", params)
+    return cast(DataT, finish(prep, out.reshape(prep.values.shape), "signal.deconvolve", params))
 
 
 def _automatic_gap(design: np.ndarray, n_win: int) -> int:
@@ -304,7 +304,7 @@ class WaveletEstimate:
 
 
 def estimate_wavelet(
-    data: ArrayOrData,
+    data: DataT,
     method: str = "autocorrelation",
     *,
     length_ms: float = 128.0,

@@ -31,7 +31,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.fft as sfft
@@ -43,6 +43,7 @@ from promethium.io.data import SeismicData
 from promethium.signal import _fastfilter as ff
 from promethium.signal._base import (
     ArrayOrData,
+    DataT,
     Prepared,
     check_choice,
     check_frequency,
@@ -426,7 +427,7 @@ def _apply_design(values: np.ndarray, fd: FilterDesign, engine: str, device: str
 
 
 def filter(
-    data: ArrayOrData,
+    data: DataT,
     kind: str,
     *,
     low: float | None = None,
@@ -441,7 +442,7 @@ def filter(
     dt_ms: float | None = None,
     device: str | None = None,
     engine: str = "auto",
-) -> ArrayOrData:
+) -> DataT:
     """Frequency-filter every trace along time.
 
     ``kind``, corners (``low``/``high`` in Hz, strictly inside (0, Nyquist), ``low < high``), ``order``,
@@ -484,7 +485,7 @@ def filter(
     flat = _flat(prep)
     out = _apply_design(flat, fd, engine, dev).astype(dtype, copy=False).reshape(prep.values.shape)
     params = {**fd.parameters, "device": dev, "engine": engine}
-    return finish(prep, out, "signal.filter", params)
+    return cast(DataT, finish(prep, out, "signal.filter", params))
 
 
 # =========================================================================== gain and AGC
@@ -517,12 +518,12 @@ def _hilbert_taps(half: int) -> np.ndarray:
 
 
 def agc(
-    data: ArrayOrData,
+    data: DataT,
     window_ms: float = 500.0,
     *,
     kind: str = "rms",
     dt_ms: float | None = None,
-) -> ArrayOrData:
+) -> DataT:
     """Automatic gain control: divide every sample by the amplitude of a centred sliding window.
 
     ``window_ms``: window length in ms (rounded to an odd number of samples, at least one; shortened at
@@ -552,20 +553,20 @@ def agc(
     scale = np.maximum(scale, floor)
     out = np.divide(x, scale, out=np.zeros_like(x), where=scale > 0)
     params = {"window_ms": window_ms, "kind": kind, "window_samples": 2 * half + 1}
-    return finish(prep, out.astype(dtype, copy=False), "signal.agc", params)
+    return cast(DataT, finish(prep, out.astype(dtype, copy=False), "signal.agc", params))
 
 
 GAIN_KINDS = ("tpow", "exp")
 
 
 def gain(
-    data: ArrayOrData,
+    data: DataT,
     kind: str = "tpow",
     *,
     power: float = 2.0,
     alpha: float = 1.0,
     dt_ms: float | None = None,
-) -> ArrayOrData:
+) -> DataT:
     """Gain recovery: multiply every sample by ``t ** power`` (``tpow``) or ``exp(alpha * t)`` (``exp``).
 
     ``t`` is the sample time in seconds (from the data's time axis for SeismicData, ``i * dt`` for
@@ -593,7 +594,7 @@ def gain(
     if not np.isfinite(out).all() or np.abs(out).max() > limit:
         raise ParameterError(name, f"the {kind} gain overflows {np.dtype(dtype).name} on these data")
     params = {"kind": kind, "power": power, "alpha": alpha}
-    return finish(prep, out.astype(dtype, copy=False), "signal.gain", params)
+    return cast(DataT, finish(prep, out.astype(dtype, copy=False), "signal.gain", params))
 
 
 # =========================================================================== mute and taper
@@ -624,7 +625,7 @@ def _trace_offsets(prep: Prepared, offsets: Any) -> np.ndarray:
 
 
 def mute(
-    data: ArrayOrData,
+    data: DataT,
     kind: str = "top",
     *,
     times_ms: float | np.ndarray | None = None,
@@ -633,7 +634,7 @@ def mute(
     t0_ms: float = 0.0,
     taper_ms: float = 20.0,
     dt_ms: float | None = None,
-) -> ArrayOrData:
+) -> DataT:
     """Zero the samples before (``top``) or after (``bottom``) a mute time per trace, with a taper.
 
     Mute times (ms, on the data's time axis) are ``times_ms`` (a scalar or one per trace, shape of the
@@ -676,7 +677,7 @@ def mute(
     else:
         weight = (dist >= 0).astype(np.float64)
     out = prep.values * weight
-    return finish(prep, out.astype(dtype, copy=False), "signal.mute", params)
+    return cast(DataT, finish(prep, out.astype(dtype, copy=False), "signal.mute", params))
 
 
 TAPER_KINDS = ("hann", "cosine", "linear")
@@ -706,13 +707,13 @@ def _edge_weights(n: int, length: int, kind: str, ends: str) -> np.ndarray:
 
 
 def taper(
-    data: ArrayOrData,
+    data: DataT,
     axis: str = "time",
     *,
     length: int | None = None,
     kind: str = "hann",
     ends: str = "both",
-) -> ArrayOrData:
+) -> DataT:
     """Taper the ends of the time axis or of the trace axes.
 
     ``length``: samples (``axis="time"``) or traces (``axis="trace"``; both inline and crossline for a
@@ -739,7 +740,7 @@ def taper(
         shape[a] = n
         out *= _edge_weights(n, length, kind, ends).reshape(shape)
     params = {"axis": axis, "length": length, "kind": kind, "ends": ends}
-    return finish(prep, out.astype(dtype, copy=False), "signal.taper", params)
+    return cast(DataT, finish(prep, out.astype(dtype, copy=False), "signal.taper", params))
 
 
 # =========================================================================== median filter
@@ -763,12 +764,12 @@ def _median_size(size: int | Sequence[int], ndim: int) -> tuple[int, ...]:
 
 
 def median_filter(
-    data: ArrayOrData,
+    data: DataT,
     size: int | Sequence[int] = (3, 3),
     *,
     threshold: float | None = None,
     mode: str = "reflect",
-) -> ArrayOrData:
+) -> DataT:
     """Median filter over (traces, samples), or running-median spike removal (Hampel filter).
 
     ``size``: window in traces and samples (``(traces, samples)``; for a volume the trace size applies
@@ -791,7 +792,9 @@ def median_filter(
     else:
         out, n_spikes = _hampel(x, sizes, mode, threshold)
         params["n_spikes"] = n_spikes
-    return finish(prep, np.asarray(out).astype(dtype, copy=False), "signal.median_filter", params)
+    return cast(
+        DataT, finish(prep, np.asarray(out).astype(dtype, copy=False), "signal.median_filter", params)
+    )
 
 
 #: scipy.ndimage edge modes as numpy.pad modes.
@@ -852,7 +855,7 @@ def _pair(name: str, value: Any) -> tuple[float, float]:
 
 
 def fk_filter(
-    data: ArrayOrData,
+    data: DataT,
     kind: str = "reject",
     *,
     dips: tuple[float, float] | None = None,
@@ -861,7 +864,7 @@ def fk_filter(
     taper: float | None = None,
     pad: float = 0.5,
     dt_ms: float | None = None,
-) -> ArrayOrData:
+) -> DataT:
     """Dip (f-k) filter: keep (``pass``) or remove (``reject``) the events whose dip is in a range.
 
     2D data ``(trace, time)`` are filtered as one section, a volume inline by inline (over crossline
@@ -936,4 +939,6 @@ def fk_filter(
     spec *= weight
     back = sfft.ifft(spec, axis=-2, workers=-1, overwrite_x=True)[..., :n_tr, :]
     out = sfft.irfft(back, n=nt, axis=-1, workers=-1)[..., :n_s]
-    return finish(prep, np.ascontiguousarray(out).astype(dtype, copy=False), "signal.fk_filter", params)
+    return cast(
+        DataT, finish(prep, np.ascontiguousarray(out).astype(dtype, copy=False), "signal.fk_filter", params)
+    )

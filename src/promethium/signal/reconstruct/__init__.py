@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from promethium.core.errors import DataError, ParameterError
-from promethium.signal._base import ArrayOrData, finish, prepare, resolve_mask
+from promethium.signal._base import DataT, finish, prepare, resolve_mask
 from promethium.signal.reconstruct._registry import Method, get_method, list_methods
 from promethium.signal.reconstruct._windows import apply_windowed, plan_windows
 
@@ -65,7 +65,7 @@ def _linear_fallback(values: np.ndarray, live: np.ndarray) -> np.ndarray:
 
 
 def reconstruct(
-    data: ArrayOrData,
+    data: DataT,
     method: str = "pocs",
     *,
     mask: np.ndarray | None = None,
@@ -75,7 +75,7 @@ def reconstruct(
     progress: Progress | None = None,
     workers: int | None = None,
     **params: Any,
-) -> ArrayOrData:
+) -> DataT:
     """Fill missing traces with a classical method.
 
     Parameters
@@ -147,11 +147,11 @@ def reconstruct(
         "overlap": list(plan.overlaps),
         "n_filled": n_missing,
     }
-    return finish(prep, out, "signal.reconstruct", record, trace_mask=np.ones_like(live))
+    return cast(DataT, finish(prep, out, "signal.reconstruct", record, trace_mask=np.ones_like(live)))
 
 
 def denoise(
-    data: ArrayOrData,
+    data: DataT,
     method: str = "fx_decon",
     *,
     window: Sequence[int | None] | int | None = None,
@@ -160,7 +160,7 @@ def denoise(
     progress: Progress | None = None,
     workers: int | None = None,
     **params: Any,
-) -> ArrayOrData:
+) -> DataT:
     """Attenuate random (and, with the right method, erratic) noise; dead traces stay dead.
 
     Methods: ``fx_decon`` (f-x deconvolution / prediction filtering), ``rank_denoise`` (damped rank
@@ -189,4 +189,4 @@ def denoise(
     out = apply_windowed(values, plan, run, progress=progress, workers=workers)
     out[~live] = prep.values[~live]
     record = {"method": m.name, **full, "window": list(plan.sizes), "overlap": list(plan.overlaps)}
-    return finish(prep, out, "signal.denoise", record)
+    return cast(DataT, finish(prep, out, "signal.denoise", record))

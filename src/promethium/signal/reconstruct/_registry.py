@@ -39,6 +39,7 @@ _MODULES: dict[str, str] = {
     "mssa": "promethium.signal.reconstruct.rank",
     "fx_predict": "promethium.signal.reconstruct.fxpredict",
     "dip": "promethium.signal.reconstruct.dipsteer",
+    "blend": "promethium.signal.reconstruct.ensemble",
     # denoising
     "fx_decon": "promethium.signal.reconstruct.fxpredict",
     "rank_denoise": "promethium.signal.reconstruct.rank",

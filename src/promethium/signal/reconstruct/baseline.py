@@ -8,13 +8,16 @@ implemented with care: vectorised over samples, and in 3D a true 2D (Delaunay) i
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
 from scipy.spatial import QhullError, cKDTree
 
+from promethium.signal._base import check_range
 from promethium.signal.reconstruct._registry import Method
 
-__all__ = ["METHODS", "linear_fill", "nearest_fill"]
+__all__ = ["METHODS", "linear_fill", "nearest_fill", "sinc_fill"]
 
 
 def _linear_1d(values: np.ndarray, live: np.ndarray) -> np.ndarray:
@@ -83,6 +86,87 @@ def _nearest(values: np.ndarray, live: np.ndarray, dt: float) -> np.ndarray:
     return nearest_fill(values, live)
 
 
+def _gap_spacing(live: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the flattened traces ``live`` (1D) ordered by ``groups`` (inline number, non-decreasing) then
+    position: the live and missing indices, and for each missing one the local trace spacing (distance
+    between the live traces on either side within its group; twice the distance to the only side at the
+    ends of a group; 0 when its group has no live trace)."""
+    idx = np.flatnonzero(live)
+    miss = np.flatnonzero(~live)
+    j = np.searchsorted(idx, miss)
+    left = idx[np.clip(j - 1, 0, max(idx.size - 1, 0))]
+    right = idx[np.clip(j, 0, max(idx.size - 1, 0))]
+    has_l = (j > 0) & (groups[left] == groups[miss])
+    has_r = (j < idx.size) & (groups[right] == groups[miss])
+    spacing = np.where(
+        has_l & has_r,
+        right - left,
+        np.where(has_l, 2 * (miss - left), np.where(has_r, 2 * (right - miss), 0)),
+    ).astype(np.float64)
+    return idx, miss, spacing
+
+
+def sinc_weights(
+    live: np.ndarray, lobes: int = 3, groups: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Windowed-sinc (Lanczos) interpolation weights along one axis, from the live to the missing traces.
+
+    A missing trace at ``x`` whose nearest live neighbours are ``L < x < R`` is interpolated with the
+    kernel band-limited to that local spacing ``s = R - L``: ``w_j = sinc(d_j / s) sinc(d_j / (lobes s))``
+    for the live traces ``j`` with ``|d_j| = |x - x_j| < lobes s``, normalised to sum to 1. (A sinc at the
+    full trace spacing would vanish at every other trace position: the band must follow the sampling
+    actually available.) ``groups`` (same length as ``live``, non-decreasing): traces interpolate only
+    from their own group (the inline, in 3D). Returns ``(live_idx, miss_idx, W)`` with ``W`` of shape
+    ``(n_miss, n_live)``; rows with fewer than two live traces in reach, or raw weights summing to less
+    than 0.1, are all zero (no support: the caller falls back).
+    """
+    live = np.asarray(live, dtype=bool)
+    groups = np.zeros(live.size, dtype=np.int64) if groups is None else np.asarray(groups)
+    idx, miss, spacing = _gap_spacing(live, groups)
+    if idx.size == 0 or miss.size == 0:
+        return idx, miss, np.zeros((miss.size, idx.size))
+    d = (miss[:, None] - idx[None, :]) / np.where(spacing > 0, spacing, 1.0)[:, None]
+    reach = (np.abs(d) < lobes) & (groups[miss][:, None] == groups[idx][None, :]) & (spacing[:, None] > 0)
+    w = np.where(reach, np.sinc(d) * np.sinc(d / lobes), 0.0)
+    total = w.sum(axis=1, keepdims=True)
+    # A row needs at least two live traces in reach (one trace is a copy, not an interpolation).
+    ok = (total > 0.1) & ((w != 0).sum(axis=1, keepdims=True) >= 2)
+    w = np.where(ok, w / np.where(ok, total, 1.0), 0.0)
+    return idx, miss, w
+
+
+def sinc_fill(values: np.ndarray, live: np.ndarray, lobes: int = 3) -> np.ndarray:
+    """Fill missing traces by band-limited (Lanczos windowed-sinc) interpolation across traces.
+
+    2D ``(trace, time)``: along the trace axis, one matrix product ``W @ values[live]``. 3D: along the
+    crossline axis of each inline (one product over all inlines at once, weights only within an
+    inline); traces the sinc cannot reach (an inline with fewer than 2 live traces near them) fall back
+    to :func:`linear_fill` (Delaunay over the inline/crossline grid).
+    """
+    out = np.asarray(values, dtype=np.float64).copy()
+    live = np.asarray(live, dtype=bool)
+    if live.all() or not live.any():
+        return out
+    flat = out.reshape(-1, out.shape[-1])  # a view: writing it writes ``out``
+    flat_live = live.reshape(-1)
+    groups = np.repeat(np.arange(live.size // live.shape[-1]), live.shape[-1])
+    idx, miss, w = sinc_weights(flat_live, lobes, groups)
+    reached = np.abs(w).sum(axis=1) > 0
+    flat[miss[reached]] = w[reached] @ flat[idx]
+    if not reached.all():
+        fb = linear_fill(np.asarray(values, dtype=np.float64), live).reshape(flat.shape)
+        flat[miss[~reached]] = fb[miss[~reached]]
+    return out
+
+
+def _sinc(values: np.ndarray, live: np.ndarray, dt: float, lobes: int = 3) -> np.ndarray:
+    return sinc_fill(values, live, lobes=int(lobes))
+
+
+def _validate_sinc(p: dict[str, Any]) -> None:
+    check_range("lobes", p["lobes"], low=1, high=16, integer=True)
+
+
 METHODS = [
     Method(
         name="linear",
@@ -95,5 +179,15 @@ METHODS = [
         kind="reconstruct",
         fn=_nearest,
         description="copy of the nearest recorded trace",
+    ),
+    Method(
+        name="sinc",
+        kind="reconstruct",
+        fn=_sinc,
+        description="band-limited windowed-sinc (Lanczos) interpolation across traces, local bandwidth",
+        params={"lobes": 3},
+        window_2d=(256, None),
+        window_3d=(None, 128, None),
+        validate=_validate_sinc,
     ),
 ]
