@@ -141,3 +141,51 @@ def test_evaluate_bad_spec(files: dict[str, Path]) -> None:
     result = runner.invoke(app, ["evaluate", str(files["clean"]), "--decimate", "random:1.2"])
     assert result.exit_code == 2
     assert "decimate" in _err(result)
+
+
+def test_filter_bandpass_and_agc(files: dict[str, Path]) -> None:
+    from promethium.signal import agc
+    from promethium.signal import filter as sfilter
+
+    out = files["root"] / "bp.sgy"
+    result = runner.invoke(
+        app, ["filter", str(files["clean"]), str(out), "--kind", "bandpass", "--low", "5", "--high", "40"]
+    )
+    assert result.exit_code == 0, _err(result)
+    src = pio.read(files["clean"])
+    expected = sfilter(src, "bandpass", low=5, high=40)
+    np.testing.assert_allclose(pio.read(out).values, expected.values, rtol=0, atol=1e-6)
+    out2 = files["root"] / "agc.zarr"
+    result = runner.invoke(
+        app, ["filter", str(files["clean"]), str(out2), "-k", "agc", "-p", "window_ms=200"]
+    )
+    assert result.exit_code == 0, _err(result)
+    np.testing.assert_allclose(pio.read(out2).values, agc(src, 200).values, atol=1e-6)
+
+
+def test_filter_above_nyquist_is_a_clear_error(files: dict[str, Path]) -> None:
+    out = files["root"] / "never_bp.sgy"
+    result = runner.invoke(app, ["filter", str(files["clean"]), str(out), "--low", "5", "--high", "400"])
+    assert result.exit_code == 2
+    assert "high" in _err(result)
+    assert "Nyquist" in _err(result) or "125" in _err(result)
+    assert not out.exists()
+
+
+def test_denoise_command(files: dict[str, Path]) -> None:
+    out = files["root"] / "dn.sgy"
+    result = runner.invoke(app, ["denoise", str(files["clean"]), str(out), "-m", "fx_decon"])
+    assert result.exit_code == 0, _err(result)
+    got = pio.read(out)
+    assert got.shape == pio.read(files["clean"]).shape
+    assert got.history == [] or got.history[-1]["operation"] == "signal.denoise"
+
+
+def test_qc_command_writes_json_and_png(files: dict[str, Path]) -> None:
+    folder = files["root"] / "qcout"
+    result = runner.invoke(app, ["qc", str(files["damaged"]), "-o", str(folder)])
+    assert result.exit_code == 0, _err(result)
+    report = json.loads((folder / "qc.json").read_text())
+    src = pio.read(files["damaged"])
+    assert report["summary"]["n_dead"] == int((~src.trace_mask).sum())
+    assert (folder / "qc.png").stat().st_size > 10_000
