@@ -128,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peers", default=",".join(PEERS))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--refresh-peers", action="store_true")
+    ap.add_argument(
+        "--pydrr-cases",
+        default="shot/random50",
+        help="section/case pairs on which to run pydrr (slow: minutes per case), or 'all'",
+    )
     ap.add_argument("--json", default=str(WORK / "reconstruct.json"))
     args = ap.parse_args(argv)
     WORK.mkdir(exist_ok=True)
@@ -159,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
             every = np.ones(values.shape, dtype=bool)
             rows = []
             for name in peers + methods:
+                if (
+                    name == "peer:pydrr"
+                    and args.pydrr_cases != "all"
+                    and f"{sec}/{case}" not in args.pydrr_cases
+                ):
+                    continue
                 key = f"{sec}/{case}/{name}/{args.seed}"
                 if name == "peer:pydrr" and key in cache and not args.refresh_peers:
                     rec = cache[key]

@@ -311,3 +311,41 @@ def test_entry_points_stay_callable_after_subpackage_imports() -> None:
     assert callable(sig.reconstruct)
     assert callable(sig.denoise)
     assert sig.reconstruct is reconstruct
+
+
+def test_window_larger_than_data_is_refused(survey_2d: SeismicData) -> None:
+    damaged, _ = damage(survey_2d, 0.3, 0.0, seed=1)
+    with pytest.raises(ParameterError, match="window") as info:
+        reconstruct(damaged, "linear", window=(500, 100))
+    assert "larger than the data" in str(info.value)
+    assert "2 to 120" in str(info.value)
+    with pytest.raises(ParameterError, match="window"):
+        denoise(survey_2d, "fx_decon", window=(50, 1000))
+    # The methods' own defaults shrink to fit small data.
+    tiny = damaged.isel(trace=slice(0, 20), time=slice(0, 60))
+    out = reconstruct(tiny, "linear")
+    assert isinstance(out, SeismicData)
+
+
+def test_despike_removes_erratic_spikes_and_keeps_the_rest() -> None:
+    clean = make_survey("2d", n_traces=60, n_samples=200, seed=5, noise=0.0)
+    values = clean.values.copy()
+    rng = np.random.default_rng(0)
+    idx = (rng.integers(0, 60, 40), rng.integers(0, 200, 40))
+    peak = float(np.abs(values).max())
+    values[idx] += rng.choice([-1, 1], 40) * 8 * peak
+    spiky = clean.replace(values)
+    out = denoise(spiky, "despike")
+    assert isinstance(out, SeismicData)
+    before = _snr(clean.values, spiky.values)
+    after = _snr(clean.values, out.values)
+    assert after > before + 20
+    untouched = np.ones(values.shape, dtype=bool)
+    untouched[idx] = False
+    # Most samples that were not spikes come back unchanged (only outliers are replaced).
+    same = np.isclose(out.values[untouched], clean.values[untouched])
+    assert same.mean() > 0.98
+    with pytest.raises(ParameterError, match="threshold"):
+        denoise(spiky, "despike", threshold=-1)
+    with pytest.raises(ParameterError, match="size"):
+        denoise(spiky, "despike", size=[0, 3])

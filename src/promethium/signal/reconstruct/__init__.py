@@ -41,6 +41,7 @@ def _window_args(
     window: Sequence[int | None] | int | None,
     overlap: Sequence[int | float | None] | float | None,
 ) -> tuple[list[int | None], list[int | float | None] | None]:
+    """Window sizes and overlaps per axis: the caller's, else the method's defaults."""
     default: Sequence[int | None] = method.window_2d if ndim == 2 else method.window_3d
     sizes: list[int | None]
     if window is None:
@@ -56,6 +57,23 @@ def _window_args(
     else:
         ov = [overlap] * ndim
     return sizes, ov
+
+
+def _check_window_fits(
+    window: Sequence[int | None] | int | None, sizes: Sequence[int | None], shape: Sequence[int]
+) -> None:
+    """A window the caller asked for must fit the data (the methods' defaults shrink to fit)."""
+    if window is None:
+        return
+    names = ["trace", "time"] if len(shape) == 2 else ["inline", "crossline", "time"]
+    given = [int(window)] * (len(shape) - 1) if isinstance(window, int | np.integer) else list(window)
+    for name, size, n in zip(names, given, shape, strict=False):
+        if size is not None and int(size) > int(n):
+            raise ParameterError(
+                "window",
+                f"the {name} window ({int(size)}) is larger than the data ({int(n)} along {name})",
+                allowed=f"2 to {int(n)}, or None for the whole axis",
+            )
 
 
 def _linear_fallback(values: np.ndarray, live: np.ndarray) -> np.ndarray:
@@ -116,6 +134,7 @@ def reconstruct(
     dt = prep.require_dt() if m.needs_dt else (prep.dt or 0.004)
     names = ["trace", "time"] if values.ndim == 2 else ["inline", "crossline", "time"]
     sizes, ov = _window_args(m, values.ndim, window, overlap)
+    _check_window_fits(window, sizes, values.shape)
     plan = plan_windows(values.shape, sizes, ov, names=names)
     n_missing = int(live.size - n_live)
     if n_missing == 0:
@@ -164,7 +183,9 @@ def denoise(
     """Attenuate random (and, with the right method, erratic) noise; dead traces stay dead.
 
     Methods: ``fx_decon`` (f-x deconvolution / prediction filtering), ``rank_denoise`` (damped rank
-    reduction in f-x or f-x-y). Windowing as in :func:`reconstruct`.
+    reduction in f-x or f-x-y), ``despike`` (erratic noise: Hampel filter; run it before the others on
+    spiky data). Band-limited noise: restrict ``fx_decon`` / ``rank_denoise`` to the signal band with
+    ``low`` / ``high`` (Hz). Windowing as in :func:`reconstruct`.
     """
     m = get_method(method, "denoise")
     prep = prepare(data, dt_ms=dt_ms, ndim=m.dims, name="data")
@@ -178,6 +199,7 @@ def denoise(
     values = np.where(live[..., None], prep.values, 0.0)
     names = ["trace", "time"] if values.ndim == 2 else ["inline", "crossline", "time"]
     sizes, ov = _window_args(m, values.ndim, window, overlap)
+    _check_window_fits(window, sizes, values.shape)
     plan = plan_windows(values.shape, sizes, ov, names=names)
 
     def run(win: np.ndarray, sl: tuple[slice, ...]) -> np.ndarray:

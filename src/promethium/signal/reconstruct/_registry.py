@@ -43,6 +43,7 @@ _MODULES: dict[str, str] = {
     # denoising
     "fx_decon": "promethium.signal.reconstruct.fxpredict",
     "rank_denoise": "promethium.signal.reconstruct.rank",
+    "despike": "promethium.signal.reconstruct.robust",
 }
 
 
