@@ -3,8 +3,9 @@
 Run: ``.venv/bin/python benchmarks/bench_dip.py [--sections alaska,freeusp,shot,cube] [--cases ...]
 [--methods linear,dip,blend] [--param name=value ...]`` (``--param`` goes to ``dip``, ``--blend-param``
 to ``blend``). Prints a markdown table: SNR over the whole section ("full") and over the hidden traces
-only ("missing"), in dB, the gain of each method over linear on the missing traces, and run times. Data are read from
-``../shared/data/sections`` (skipped when absent). SNR = 10 log10(||ref||^2 / ||ref - est||^2).
+only ("missing"), in dB, the gain of each method over linear on the missing traces, and run times.
+Data are read from ``../shared/data/sections`` (skipped when absent).
+SNR = 10 log10(||ref||^2 / ||ref - est||^2).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import ast
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +76,7 @@ def main() -> None:
     ap.add_argument("--param", action="append", default=[], help="dip parameter, name=python-literal")
     ap.add_argument("--blend-param", action="append", default=[], help="blend parameter, name=literal")
     args = ap.parse_args()
-    extra: dict[str, dict[str, object]] = {"dip": {}, "blend": {}}
+    extra: dict[str, dict[str, Any]] = {"dip": {}, "blend": {}}
     for key_set, items in (("dip", args.param), ("blend", args.blend_param)):
         for item in items:
             key, val = item.split("=", 1)

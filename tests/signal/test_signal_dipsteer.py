@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from promethium.core.errors import ParameterError
 from promethium.io.data import SeismicData
 from promethium.signal.reconstruct import list_methods, reconstruct
+from promethium.signal.reconstruct.dipsteer import holdout_mask
 
 
 def _shifted(tr: np.ndarray, shifts: np.ndarray) -> np.ndarray:
@@ -127,10 +130,63 @@ def test_no_combine_option_and_few_live_traces() -> None:
     np.testing.assert_array_equal(out[live], d[live])
 
 
+def test_wide_gap_curved_event_stepped_across() -> None:
+    # The slope changes along the section (0.6 -> 1.4 samples/trace across the gap): stepping trace by
+    # trace along slopes carried in from both sides beats one slope over the whole gap, and linear.
+    x = np.arange(64) - 32.0
+    d = _shifted(_trace(768, 11), 1.0 * x + 0.03 * x**2)[:, 256:512]
+    live = np.ones(64, dtype=bool)
+    live[27:39] = False
+    gapped = np.where(live[:, None], d, 0.0)
+    lin = snr_missing(d, np.asarray(reconstruct(gapped, "linear", mask=live)), live)
+    stepped = np.asarray(reconstruct(gapped, "dip", mask=live, combine=False))
+    one = np.asarray(reconstruct(gapped, "dip", mask=live, combine=False, step_gap=1000))
+    s_step, s_one = snr_missing(d, stepped, live), snr_missing(d, one, live)
+    assert s_step > lin + 6.0, (lin, s_step)
+    assert s_step > s_one + 1.0, (s_one, s_step)
+    np.testing.assert_array_equal(stepped[live], d[live])
+
+
+def test_3d_gap_of_crosslines() -> None:
+    ni, nc, nt = 6, 40, 128
+    il, xl = np.meshgrid(np.arange(ni) - ni / 2, np.arange(nc) - nc / 2, indexing="ij")
+    d = _shifted(_trace(3 * nt, 12), 0.5 * il + 1.2 * xl)[..., nt : 2 * nt]
+    live = np.ones((ni, nc), dtype=bool)
+    live[:, 15:25] = False
+    lin, dip, out = _both(d, live)
+    assert dip > lin + 6.0, (lin, dip)
+    np.testing.assert_array_equal(out[live], d[live])
+
+
+def test_holdout_copies_a_single_gap() -> None:
+    live = np.ones(200, dtype=bool)
+    live[95:105] = False
+    held = holdout_mask(live, 0.25, seed=0)
+    assert not (held & ~live).any()
+    # Several 10-trace copies, each a contiguous run, none touching the real gap or another copy.
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], held.astype(int), [0]])))
+    runs = edges.reshape(-1, 2)
+    assert len(runs) >= 3
+    assert ((runs[:, 1] - runs[:, 0]) == 10).all()
+    assert held.sum() <= 0.25 * live.sum()
+    assert np.diff(runs.ravel()).min() >= 3
+    assert runs.min() >= 3
+    assert runs.max() <= 197
+    near = np.convolve(held.astype(float), np.ones(7), mode="same") > 0
+    assert not (near & ~live).any()
+    # Random holes: one shifted copy, thinned to the fraction, seeded.
+    rnd = np.random.default_rng(0).random(200) > 0.5
+    h1 = holdout_mask(rnd, 0.2, seed=3)
+    np.testing.assert_array_equal(h1, holdout_mask(rnd, 0.2, seed=3))
+    assert not (h1 & ~rnd).any()
+    assert h1.sum() <= 0.2 * rnd.sum() + 1
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
         ("n_iter", 0),
+        ("step_gap", 0),
         ("max_slope", -1.0),
         ("smoothing", (1.0, 2.0, 3.0, 4.0)),
         ("scales", ()),
@@ -139,7 +195,7 @@ def test_no_combine_option_and_few_live_traces() -> None:
         ("combine", "yes"),
     ],
 )
-def test_bad_parameters(name: str, value: object) -> None:
+def test_bad_parameters(name: str, value: Any) -> None:
     d = section(16, 64, (0.0,))
     live = np.ones(16, dtype=bool)
     live[5] = False

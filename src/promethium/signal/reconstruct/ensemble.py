@@ -15,8 +15,11 @@ copies incoherent noise into the gaps at high frequencies. ``blend`` lets the da
    best candidate, band by band; weights below one shrink bands that nothing predicts (noise);
 3. the candidates are run again with all live traces and combined with those weights.
 
-If the fitted combination is, after all, not better than the best single candidate on the held-out
-traces (numerical ties), that candidate is returned alone. Each candidate runs with its default
+When the held-out traces cannot sit in gaps like the real ones (regular decimation: hiding live
+traces widens the gaps, mean gap width over 1.5x the real one) the fit would be biased; the first
+candidate (``dip`` by default) is returned alone. If the fitted combination is, after all, not
+better than the best single candidate on the held-out traces (numerical ties), that candidate is
+returned alone. Each candidate runs with its default
 parameters and its own default windows (threads); the blend itself works on the whole window it is
 given (default: the whole data). Deterministic for a given ``seed``.
 """
@@ -73,6 +76,12 @@ def _run_candidate(method: Method, values: np.ndarray, live: np.ndarray, dt: flo
     out = np.asarray(apply_windowed(values, plan, run), dtype=np.float64)
     out[live] = values[live]
     return out
+
+
+def _mean_run(missing: np.ndarray) -> float:
+    """Mean length (traces) of the runs of ``missing`` cells along the last trace axis."""
+    starts = missing[..., 0].sum() + (missing[..., 1:] & ~missing[..., :-1]).sum()
+    return float(missing.sum()) / max(int(starts), 1)
 
 
 def _bands(nt: int, dt: float, band_hz: float) -> np.ndarray:
@@ -152,7 +161,10 @@ def blend_fill(
     k = len(cands)
     held = holdout_mask(live, holdout, seed)
     sub = live & ~held
-    if k == 1 or held.sum() < 2 or sub.sum() < 2:
+    # Regular decimation cannot be copied onto live traces: held-out traces then sit in gaps wider than
+    # the real ones and the fit would favour the wrong candidates; the first candidate is used instead.
+    unrepresentative = _mean_run(~sub) > 1.5 * _mean_run(miss)
+    if k == 1 or held.sum() < 2 or sub.sum() < 2 or unrepresentative:
         weights = np.zeros((int(bands.max()) + 1, k))
         weights[:, 0] = 1.0
         return _run_candidate(cands[0], values, live, dt), weights
