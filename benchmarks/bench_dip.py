@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from promethium.signal.reconstruct import reconstruct
+from promethium.signal.reconstruction import reconstruct
 
 __all__ = ["CASES", "SECTIONS", "load", "main", "make_mask", "snr"]
 

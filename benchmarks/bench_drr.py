@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from promethium.signal.reconstruct import reconstruct
-from promethium.signal.reconstruct._registry import get_method
-from promethium.signal.reconstruct._windows import apply_windowed, plan_windows
-from promethium.signal.reconstruct.baseline import linear_fill
+from promethium.signal.reconstruction import reconstruct
+from promethium.signal.reconstruction._registry import get_method
+from promethium.signal.reconstruction._windows import apply_windowed, plan_windows
+from promethium.signal.reconstruction.baseline import linear_fill
 
 __all__ = ["main"]
 

@@ -12,7 +12,8 @@ Cases: ``r50`` / ``r75`` (50 % / 75 % of the traces removed at random, ``np.rand
 ``dec2`` (every other trace removed), ``gap`` (one contiguous 10-trace gap in the middle; in 3D along
 the crosslines of every inline). SNR = 10 log10(||ref||^2 / ||ref - est||^2) over the whole section
 ("full") and over the removed traces only ("miss"); wall time in seconds, including the windowing.
-``fista_peer`` is the pylops tutorial configuration (:func:`promethium.signal.reconstruct.sparse.fista_peer`).
+``fista_peer`` is the pylops tutorial configuration
+(:func:`promethium.signal.reconstruction.sparse.fista_peer`).
 
 The script sets ``OPENBLAS_NUM_THREADS=1`` when unset: on a shared 2-core machine threaded BLAS on the
 small vectors of pylops' FISTA spins and slows it down many times over.
@@ -78,8 +79,8 @@ def snr(ref: np.ndarray, est: np.ndarray) -> float:
 
 
 def _runners(pocs: dict[str, object], fista: dict[str, object]) -> dict[str, Callable[..., np.ndarray]]:
-    from promethium.signal.reconstruct import reconstruct
-    from promethium.signal.reconstruct.sparse import fista_peer
+    from promethium.signal.reconstruction import reconstruct
+    from promethium.signal.reconstruction.sparse import fista_peer
 
     def method(name: str, extra: dict[str, object]) -> Callable[..., np.ndarray]:
         def run(data: np.ndarray, live: np.ndarray) -> np.ndarray:

@@ -53,12 +53,82 @@ def make_segy(path: Path, size_mb: float, n_samples: int) -> int:
     return n_rep * BASE_TRACES
 
 
+def _rss_now() -> int:
+    """Resident set size of this process now (bytes; Linux)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _reset_peak() -> None:
+    """Reset this process's peak RSS (Linux ``clear_refs`` 5), so that set-up does not count."""
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+
+
+def _peak_rss() -> int:
+    """Peak RSS (``VmHWM``) since the process started or :func:`_reset_peak` (bytes)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+OPS = ("filter", "agc", "gain", "mute", "taper")
+
+
+def op_child(args: argparse.Namespace) -> None:
+    """Peak RSS of one signal operation on a float32 SeismicData of ``--array-mb`` MB (own process)."""
+    import numpy as np
+
+    from promethium.io.data import SeismicData
+    from promethium.signal import filters as sf
+
+    n_samples = args.samples
+    n_traces = max(1, round(args.array_mb * 1e6 / (4 * n_samples)))
+    rng = np.random.default_rng(0)
+    values = np.empty((n_traces, n_samples), dtype=np.float32)
+    for a in range(0, n_traces, 4096):
+        values[a : a + 4096] = rng.standard_normal((min(4096, n_traces - a), n_samples), dtype=np.float32)
+    data = SeismicData.from_array(values, sample_interval=4.0)
+    del values
+    calls = {
+        "filter": lambda d: sf.filter(d, "bandpass", low=5.0, high=60.0),
+        "agc": lambda d: sf.agc(d, 500.0),
+        "gain": lambda d: sf.gain(d, "tpow", power=2.0),
+        "mute": lambda d: sf.mute(d, "top", times_ms=200.0),
+        "taper": lambda d: sf.taper(d, "time"),
+    }
+    fn = calls[args.op]
+    fn(data.isel(trace=slice(0, 64)))  # numba compilation, imports: not part of the measurement
+    _reset_peak()
+    before = _rss_now()
+    t0 = time.perf_counter()
+    out = fn(data)
+    seconds = time.perf_counter() - t0
+    peak = _peak_rss()
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_rss": peak,
+                "before": before,
+                "input_bytes": data.values.nbytes,
+                "dtype": str(out.values.dtype),
+            }
+        )
+    )
+
+
 def child(args: argparse.Namespace) -> None:
     """One measured run, in its own process: prints JSON with the wall time and peak RSS."""
     import resource
 
     from promethium import io as pio
 
+    if args.child == "op":
+        op_child(args)
+        return
     t0 = time.perf_counter()
     if args.child == "direct":
         from promethium.signal.filters import agc, filter
@@ -89,6 +159,26 @@ def measure(kind: str, inp: Path, out: Path, spec: dict | None = None, checksums
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
+def measure_ops(args: argparse.Namespace) -> None:
+    """Peak RSS of each per-trace operation on a float32 array of ``--ops-mb`` MB, each in its own process."""
+    size = f"{args.ops_mb:.0f} MB float32 SeismicData, {args.samples} samples/trace"
+    print(f"\n### Per-trace operations: {size}\n")
+    print("| operation | seconds | RSS before (MB) | peak RSS (MB) | peak - before (x input) | out dtype |")
+    print("|---|---:|---:|---:|---:|---|")
+    for op in args.ops.split(","):
+        cmd = [sys.executable, __file__, "--child", "op", "--op", op, "--array-mb", str(args.ops_mb)]
+        cmd += ["--samples", str(args.samples)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{op} failed:\n{proc.stderr[-3000:]}")
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        extra = (r["peak_rss"] - r["before"]) / r["input_bytes"]
+        print(
+            f"| {op} | {r['seconds']:.2f} | {r['before'] / 1e6:.0f} | {r['peak_rss'] / 1e6:.0f} "
+            f"| {extra:.2f} | {r['dtype']} |"
+        )
+
+
 BANDPASS = {"name": "bandpass", "op": "filter", "params": {"kind": "bandpass", "low": 5.0, "high": 60.0}}
 AGC = {"name": "agc", "op": "agc", "params": {"window_ms": 500.0}}
 
@@ -100,6 +190,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1500)
     parser.add_argument("--method", default="pocs", help="reconstruction method of the streamed pipeline")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--ops-mb", type=float, default=0, help="per-operation peak RSS on an array this big")
+    parser.add_argument("--ops", default=",".join(OPS), help="operations measured by --ops-mb")
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--skip-stream", action="store_true")
     parser.add_argument("--keep", default=None, help="folder for the generated files (default: temporary)")
@@ -108,10 +200,14 @@ def main() -> None:
     parser.add_argument("--output", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--spec", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--checksums", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--op", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--array-mb", type=float, default=500, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
         return
+    if args.ops_mb:
+        measure_ops(args)
     folder = Path(args.keep or tempfile.mkdtemp(prefix="bench_workflow_"))
     folder.mkdir(parents=True, exist_ok=True)
     try:

@@ -84,14 +84,14 @@ def peer_linear(values: np.ndarray, live: np.ndarray) -> np.ndarray:
 
 def peer_pydrr(values: np.ndarray, live: np.ndarray) -> np.ndarray:
     from bench_drr import pydrr_reconstruct
-    from promethium.signal.reconstruct._registry import get_method
+    from promethium.signal.reconstruction._registry import get_method
 
     params = dict(get_method("drr").params)
     return pydrr_reconstruct(values, live, params)
 
 
 def peer_fista(values: np.ndarray, live: np.ndarray) -> np.ndarray:
-    from promethium.signal.reconstruct.sparse import fista_peer
+    from promethium.signal.reconstruction.sparse import fista_peer
 
     return fista_peer(values, live, DT_MS / 1000.0)
 

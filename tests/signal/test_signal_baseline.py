@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from promethium.core.errors import ParameterError
-from promethium.signal.reconstruct import reconstruct
-from promethium.signal.reconstruct.baseline import linear_fill, sinc_fill, sinc_weights
+from promethium.signal.reconstruction import reconstruct
+from promethium.signal.reconstruction.baseline import linear_fill, sinc_fill, sinc_weights
 
 DT_MS = 4.0
 

@@ -9,8 +9,8 @@ import pytest
 
 from promethium.core.errors import ParameterError
 from promethium.io.data import SeismicData
-from promethium.signal.reconstruct import list_methods, reconstruct
-from promethium.signal.reconstruct.dipsteer import holdout_mask
+from promethium.signal.reconstruction import list_methods, reconstruct
+from promethium.signal.reconstruction.dipsteer import holdout_mask
 
 
 def _shifted(tr: np.ndarray, shifts: np.ndarray) -> np.ndarray:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from promethium.core.errors import ParameterError
-from promethium.signal.reconstruct import list_methods, reconstruct
-from promethium.signal.reconstruct.ensemble import blend_fill, fit_band_weights
+from promethium.signal.reconstruction import list_methods, reconstruct
+from promethium.signal.reconstruction.ensemble import blend_fill, fit_band_weights
 
 
 def _plane_waves(

@@ -14,9 +14,9 @@ from promethium.core.errors import DataError, ParameterError
 from promethium.io.data import SeismicData
 from promethium.signal import masks
 from promethium.signal.evaluate import evaluate, register_evaluator
-from promethium.signal.reconstruct import denoise, list_methods, reconstruct
-from promethium.signal.reconstruct._windows import apply_windowed, plan_windows, window_starts
-from promethium.signal.reconstruct.baseline import linear_fill, nearest_fill
+from promethium.signal.reconstruction import denoise, list_methods, reconstruct
+from promethium.signal.reconstruction._windows import apply_windowed, plan_windows, window_starts
+from promethium.signal.reconstruction.baseline import linear_fill, nearest_fill
 from promethium.synthetic import damage, make_survey
 
 
@@ -301,13 +301,13 @@ def test_evaluate_bad_input(survey_2d: SeismicData) -> None:
 
 
 def test_entry_points_stay_callable_after_subpackage_imports() -> None:
-    """``signal.reconstruct`` is a function even though a subpackage of the same name exists."""
+    """``signal.reconstruct`` stays the function whatever submodules are imported."""
     import importlib
 
     import promethium.signal as sig
 
-    importlib.import_module("promethium.signal.reconstruct.baseline")
-    importlib.import_module("promethium.signal.reconstruct._registry")
+    importlib.import_module("promethium.signal.reconstruction.baseline")
+    importlib.import_module("promethium.signal.reconstruction._registry")
     assert callable(sig.reconstruct)
     assert callable(sig.denoise)
     assert sig.reconstruct is reconstruct

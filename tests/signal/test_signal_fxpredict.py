@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from promethium.core.errors import ParameterError
-from promethium.signal.reconstruct import denoise, reconstruct
-from promethium.signal.reconstruct.fxpredict import fx_predict, prediction_filters
+from promethium.signal.reconstruction import denoise, reconstruct
+from promethium.signal.reconstruction.fxpredict import fx_predict, prediction_filters
 
 DT = 0.004
 

@@ -1,4 +1,4 @@
-"""POCS reconstruction (promethium.signal.reconstruct.pocs) on synthetic dipping events."""
+"""POCS reconstruction (promethium.signal.reconstruction.pocs) on synthetic dipping events."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 
 from promethium.core.errors import ParameterError
 from promethium.io.data import SeismicData
-from promethium.signal.reconstruct import reconstruct
-from promethium.signal.reconstruct.pocs import pocs_fill, pocs_thresholds
+from promethium.signal.reconstruction import reconstruct
+from promethium.signal.reconstruction.pocs import pocs_fill, pocs_thresholds
 from promethium.synthetic import ricker
 
 DT_MS = 4.0

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from promethium.core.errors import ParameterError
-from promethium.signal.reconstruct import denoise, reconstruct
-from promethium.signal.reconstruct.rank import drr_reconstruct, frequency_band
+from promethium.signal.reconstruction import denoise, reconstruct
+from promethium.signal.reconstruction.rank import drr_reconstruct, frequency_band
 
 DT = 0.004
 

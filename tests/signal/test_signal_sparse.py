@@ -1,4 +1,4 @@
-"""FISTA sparse-inversion reconstruction with pylops (promethium.signal.reconstruct.sparse)."""
+"""FISTA sparse-inversion reconstruction with pylops (promethium.signal.reconstruction.sparse)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from promethium.core.errors import ParameterError
-from promethium.signal.reconstruct import reconstruct
-from promethium.signal.reconstruct.sparse import fista_fill, fista_peer
+from promethium.signal.reconstruction import reconstruct
+from promethium.signal.reconstruction.sparse import fista_fill, fista_peer
 from promethium.synthetic import ricker
 
 DT_MS = 4.0

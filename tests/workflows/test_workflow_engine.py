@@ -68,8 +68,7 @@ def test_memory_run_equals_direct_calls(survey: dict[str, Any], tmp_path: Path) 
 def test_in_memory_data_and_reconstruct_equals_direct(survey: dict[str, Any]) -> None:
     d = pio.read(survey["damaged_zarr"])
     res = run_pipeline({"steps": [RECON]}, data=d, checksums=False)
-    # promethium.signal.reconstruct is shadowed by its subpackage once imported: import the function.
-    from promethium.signal.reconstruct import reconstruct
+    from promethium.signal.reconstruction import reconstruct
 
     direct = reconstruct(d, "pocs", n_iter=8, window=[32, None])
     assert res.data is not None

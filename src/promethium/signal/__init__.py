@@ -19,22 +19,17 @@ Families: filters (:func:`filter`, :func:`agc`, :func:`gain`, :func:`mute`, :fun
 spectra (:func:`spectrum` and ``signal.spectra``), deconvolution (:func:`deconvolve`,
 :func:`estimate_wavelet`), local slopes (:func:`local_slopes`), reconstruction (:func:`reconstruct`,
 :func:`list_methods`), denoising (:func:`denoise`), QC (:func:`qc`), metrics (``signal.metrics``), masks
-(:func:`make_mask`) and method comparison (:func:`evaluate`).
+(:func:`make_mask`) and method comparison (:func:`evaluate`). The methods themselves live in
+``promethium.signal.reconstruction`` (one module per family, registered by name).
 
-Names are resolved on first use, so ``import promethium.signal`` loads none of PyWavelets, pylops or numba.
+Names are resolved on first use, so ``import promethium.signal`` loads none of SciPy, PyWavelets, pylops or
+numba.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
-
-# ``promethium.signal.reconstruct`` is both the subpackage of the reconstruction methods and its entry-point
-# function. Importing a subpackage binds it as an attribute of its parent, which would shadow the lazily
-# resolved function; binding the functions here, right after the subpackage is first imported, keeps
-# ``signal.reconstruct(...)`` callable whatever is imported later. The subpackage itself is light (its
-# methods load on first use).
-from promethium.signal.reconstruct import denoise, list_methods, reconstruct
 
 if TYPE_CHECKING:
     from promethium.signal import filters, masks, metrics, spectra, transforms
@@ -51,6 +46,7 @@ if TYPE_CHECKING:
     )
     from promethium.signal.masks import make_mask
     from promethium.signal.qc import QCReport, qc
+    from promethium.signal.reconstruction import denoise, list_methods, reconstruct
     from promethium.signal.slopes import local_slopes
     from promethium.signal.spectra import spectrum
     from promethium.signal.transforms import itransform, transform
@@ -101,12 +97,15 @@ _LOCATIONS = {
     "deconvolve": "promethium.signal.decon",
     "estimate_wavelet": "promethium.signal.decon",
     "local_slopes": "promethium.signal.slopes",
+    "denoise": "promethium.signal.reconstruction",
+    "list_methods": "promethium.signal.reconstruction",
+    "reconstruct": "promethium.signal.reconstruction",
     "make_mask": "promethium.signal.masks",
     "spectrum": "promethium.signal.spectra",
     "transform": "promethium.signal.transforms",
     "itransform": "promethium.signal.transforms",
 }
-_SUBMODULES = {"filters", "masks", "metrics", "spectra", "transforms"}
+_SUBMODULES = {"filters", "masks", "metrics", "reconstruction", "spectra", "transforms"}
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,7 @@ the caller's type, appending one history entry for SeismicData. Parameter checks
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -18,20 +18,57 @@ from promethium.core.errors import DataError, ParameterError
 from promethium.io.data import SeismicData
 
 __all__ = [
+    "BLOCK_BYTES",
     "ArrayOrData",
     "DataT",
     "Prepared",
+    "all_finite",
     "check_choice",
     "check_frequency",
     "check_range",
     "finish",
     "prepare",
     "resolve_mask",
+    "row_blocks",
 ]
 
 ArrayOrData = SeismicData | np.ndarray
 #: The type an operation returns: the type it was given (SeismicData in, SeismicData out).
 DataT = TypeVar("DataT", SeismicData, np.ndarray)
+
+#: Size of the blocks of traces that operations with float64 temporaries work on, and that the finite
+#: checks scan: the temporaries stay a few MiB whatever the size of the data.
+BLOCK_BYTES = 4 * 1024 * 1024
+
+
+def row_blocks(n_rows: int, row_bytes: int, block_bytes: int = BLOCK_BYTES) -> Iterator[slice]:
+    """Slices of ``range(n_rows)`` of about ``block_bytes`` (``row_bytes`` each row; at least one row)."""
+    step = max(1, int(block_bytes) // max(1, int(row_bytes)))
+    for a in range(0, n_rows, step):
+        yield slice(a, min(n_rows, a + step))
+
+
+def all_finite(values: np.ndarray, block_bytes: int = BLOCK_BYTES) -> bool:
+    """``np.isfinite(values).all()`` without a full-size boolean temporary: the check runs on blocks
+    along the first axis (a sum is no substitute: large finite values can overflow it to inf)."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "fc":
+        return True  # integers and booleans are always finite
+    if values.ndim == 0 or values.size == 0:
+        return bool(np.isfinite(values).all())
+    row_bytes = values.dtype.itemsize * (values.size // values.shape[0])
+    return all(
+        bool(np.isfinite(values[s]).all()) for s in row_blocks(values.shape[0], row_bytes, block_bytes)
+    )
+
+
+def _float_dtype(dtype: Any, values: np.ndarray) -> np.dtype[Any]:
+    """The working dtype: ``dtype``, or for ``None`` the input's when it is float32/float64 (else float64)."""
+    if dtype is not None:
+        return np.dtype(dtype)
+    if values.dtype in (np.float32, np.float64):
+        return values.dtype
+    return np.dtype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -80,7 +117,11 @@ def prepare(
     ndim: tuple[int, ...] = (1, 2, 3),
     name: str = "data",
 ) -> Prepared:
-    """Validate the input of an operation and return its array view (a copy only when the dtype changes)."""
+    """Validate the input of an operation and return its array view (a copy only when the dtype changes).
+
+    ``dtype``: the dtype of ``Prepared.values``; ``None`` keeps float32 and float64 input as they are
+    (no copy) and converts anything else to float64. The values are the caller's array when no
+    conversion is needed: operations must not write into them."""
     if isinstance(data, SeismicData):
         values = np.asarray(data.values)
         mask = np.asarray(data.trace_mask, dtype=bool)
@@ -111,8 +152,8 @@ def prepare(
         raise DataError(f"{name}: the data are empty (shape {values.shape})")
     if values.shape[-1] < min_samples:
         raise DataError(f"{name}: needs at least {min_samples} samples per trace, got {values.shape[-1]}")
-    values = values.astype(dtype, copy=False)
-    if not allow_nonfinite and not np.isfinite(values).all():
+    values = values.astype(_float_dtype(dtype, values), copy=False)
+    if not allow_nonfinite and not all_finite(values):
         bad = np.argwhere(~np.isfinite(values))
         first = tuple(int(i) for i in bad[0])
         raise DataError(
@@ -133,7 +174,7 @@ def finish(
     """Return ``values`` as the caller's type: SeismicData (with one more history entry) or an ndarray.
 
     Non-finite output is a bug in the operation, never something to hand back: it raises."""
-    if not np.isfinite(values).all():
+    if not all_finite(values):
         raise DataError(f"{operation}: produced non-finite samples; this is a bug, please report it")
     if prep.source is None:
         out = values.astype(np.float32 if values.dtype == np.float32 else np.float64, copy=False)

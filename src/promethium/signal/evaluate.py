@@ -183,7 +183,7 @@ def evaluate(
     :func:`promethium.signal.reconstruct`). A method that raises is reported with its error and the
     others still run. ``progress(method, index, total)`` is called before each method.
     """
-    from promethium.signal.reconstruct import reconstruct
+    from promethium.signal.reconstruction import reconstruct
 
     if not methods:
         raise ParameterError("methods", "name at least one method")

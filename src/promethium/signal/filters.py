@@ -29,7 +29,7 @@ import itertools
 import math
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -50,6 +50,7 @@ from promethium.signal._base import (
     check_range,
     finish,
     prepare,
+    row_blocks,
 )
 
 __all__ = [
@@ -92,6 +93,12 @@ def _dtype_of(data: ArrayOrData) -> Any:
 def _flat(prep: Prepared) -> np.ndarray:
     """The values as ``(trace, time)`` (a view for contiguous input)."""
     return prep.values.reshape(-1, prep.n_samples)
+
+
+def _blocks(prep: Prepared) -> Iterator[slice]:
+    """Blocks of rows of :func:`_flat` whose float64 temporaries are about ``BLOCK_BYTES`` each."""
+    n_rows = int(np.prod(prep.trace_shape, dtype=np.int64))
+    return row_blocks(n_rows, 8 * prep.n_samples)
 
 
 def _times_ms(prep: Prepared) -> np.ndarray:
@@ -534,26 +541,35 @@ def agc(
     trace are scaled as that floor (no blow-up of round-off), and all-zero traces stay zero.
     """
     dtype = _dtype_of(data)
-    prep = prepare(data, dt_ms=dt_ms)
+    prep = prepare(data, dt_ms=dt_ms, dtype=None)
     kind = check_choice("kind", kind, AGC_KINDS)
     dt = prep.require_dt()
     window_ms = float(check_range("window_ms", window_ms, low=0.0, low_open=True))
     samples = round(window_ms / (dt * 1000.0))
     half = max(0, samples // 2)
-    x = prep.values
+    hilbert = _hilbert_taps(max(half, 15)) if kind == "instantaneous" else None
+    out = np.empty(prep.values.shape, dtype=dtype)
+    flat_in, flat_out = _flat(prep), out.reshape(-1, prep.n_samples)
+    # Trace by trace in float64, a block of traces at a time: the temporaries stay small.
+    for rows in _blocks(prep):
+        flat_out[rows] = _agc_block(flat_in[rows].astype(np.float64), half, kind, hilbert)
+    params = {"window_ms": window_ms, "kind": kind, "window_samples": 2 * half + 1}
+    return cast(DataT, finish(prep, out, "signal.agc", params))
+
+
+def _agc_block(x: np.ndarray, half: int, kind: str, hilbert: np.ndarray | None) -> np.ndarray:
+    """AGC of the float64 rows ``x`` (see :func:`agc`)."""
     if kind == "rms":
         scale = np.sqrt(np.maximum(_window_mean(x * x, half), 0.0))
     elif kind == "mean":
         scale = np.maximum(_window_mean(np.abs(x), half), 0.0)
     else:
-        quadrature = ndimage.convolve1d(x, _hilbert_taps(max(half, 15)), axis=-1, mode="reflect")
+        quadrature = ndimage.convolve1d(x, hilbert, axis=-1, mode="reflect")
         envelope = np.sqrt(x * x + quadrature * quadrature)
         scale = np.maximum(_window_mean(envelope, half), 0.0)
     floor = 1e-6 * scale.max(axis=-1, keepdims=True)
     scale = np.maximum(scale, floor)
-    out = np.divide(x, scale, out=np.zeros_like(x), where=scale > 0)
-    params = {"window_ms": window_ms, "kind": kind, "window_samples": 2 * half + 1}
-    return cast(DataT, finish(prep, out.astype(dtype, copy=False), "signal.agc", params))
+    return np.divide(x, scale, out=np.zeros_like(x), where=scale > 0)
 
 
 GAIN_KINDS = ("tpow", "exp")
@@ -574,7 +590,7 @@ def gain(
     ``alpha`` in [-100, 100] 1/s. A gain that overflows the data's dtype raises ParameterError.
     """
     dtype = _dtype_of(data)
-    prep = prepare(data, dt_ms=dt_ms)
+    prep = prepare(data, dt_ms=dt_ms, dtype=None)
     kind = check_choice("kind", kind, GAIN_KINDS)
     power = float(check_range("power", power, low=0.0, high=10.0))
     alpha = float(check_range("alpha", alpha, low=-100.0, high=100.0))
@@ -588,13 +604,17 @@ def gain(
         with np.errstate(over="ignore"):
             g = np.exp(alpha * t)
         name = "alpha"
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = prep.values * g
     limit = np.finfo(dtype).max
-    if not np.isfinite(out).all() or np.abs(out).max() > limit:
-        raise ParameterError(name, f"the {kind} gain overflows {np.dtype(dtype).name} on these data")
+    out = np.empty(prep.values.shape, dtype=dtype)
+    flat_in, flat_out = _flat(prep), out.reshape(-1, prep.n_samples)
+    for rows in _blocks(prep):
+        with np.errstate(over="ignore", invalid="ignore"):
+            block = flat_in[rows] * g  # float64, as g is
+        if not np.isfinite(block).all() or np.abs(block).max() > limit:
+            raise ParameterError(name, f"the {kind} gain overflows {np.dtype(dtype).name} on these data")
+        flat_out[rows] = block
     params = {"kind": kind, "power": power, "alpha": alpha}
-    return cast(DataT, finish(prep, out.astype(dtype, copy=False), "signal.gain", params))
+    return cast(DataT, finish(prep, out, "signal.gain", params))
 
 
 # =========================================================================== mute and taper
@@ -643,7 +663,7 @@ def mute(
     up to the mute time, rising (half-cosine) to 1 over the next ``taper_ms``; ``bottom``: 1 until
     ``taper_ms`` before the mute time, 0 after it. ``taper_ms = 0`` is a hard mute.
     """
-    prep = prepare(data, dt_ms=dt_ms)
+    prep = prepare(data, dt_ms=dt_ms, dtype=None)
     dtype = _dtype_of(data)
     kind = check_choice("kind", kind, MUTE_KINDS)
     taper_ms = float(check_range("taper_ms", taper_ms, low=0.0))
@@ -670,14 +690,19 @@ def mute(
         v = float(check_range("velocity", velocity, low=0.0, low_open=True))  # type: ignore[arg-type]
         tm = t0_ms + 1000.0 * np.abs(_trace_offsets(prep, offsets)) / v
         params.update(velocity=v, t0_ms=t0_ms)
-    dist = t - tm[..., None] if kind == "top" else tm[..., None] - t
-    if taper_ms > 0:
-        r = np.clip(dist / taper_ms, 0.0, 1.0)
-        weight = 0.5 - 0.5 * np.cos(np.pi * r)
-    else:
-        weight = (dist >= 0).astype(np.float64)
-    out = prep.values * weight
-    return cast(DataT, finish(prep, out.astype(dtype, copy=False), "signal.mute", params))
+    out = np.empty(prep.values.shape, dtype=dtype)
+    flat_in, flat_out = _flat(prep), out.reshape(-1, prep.n_samples)
+    flat_tm = tm.reshape(-1)
+    for rows in _blocks(prep):
+        tb = flat_tm[rows, None]
+        dist = t - tb if kind == "top" else tb - t
+        if taper_ms > 0:
+            r = np.clip(dist / taper_ms, 0.0, 1.0)
+            weight = 0.5 - 0.5 * np.cos(np.pi * r)
+        else:
+            weight = (dist >= 0).astype(np.float64)
+        flat_out[rows] = flat_in[rows] * weight
+    return cast(DataT, finish(prep, out, "signal.mute", params))
 
 
 TAPER_KINDS = ("hann", "cosine", "linear")
@@ -721,7 +746,7 @@ def taper(
     (weights ``sin^2(pi i / 2L)``, a Tukey window), ``cosine`` (``sin(pi i / 2L)``) or ``linear``
     (``i / L``), for ``i = 0 .. L - 1`` counted from the edge. ``ends``: ``both``, ``start`` or ``end``.
     """
-    prep = prepare(data)
+    prep = prepare(data, dtype=None)
     dtype = _dtype_of(data)
     axis = check_choice("axis", axis, TAPER_AXES)
     kind = check_choice("kind", kind, TAPER_KINDS)
@@ -733,14 +758,21 @@ def taper(
     if length is None:
         length = max(1, shortest // 10) if shortest > 1 else 0
     length = _integer("length", length, 0, shortest // 2)
-    out = prep.values.copy()
+    x = prep.values
+    weights = []
     for a in axes:
-        n = prep.values.shape[a]
-        shape = [1] * prep.values.ndim
-        shape[a] = n
-        out *= _edge_weights(n, length, kind, ends).reshape(shape)
+        shape = [1] * x.ndim
+        shape[a] = x.shape[a]
+        weights.append(_edge_weights(x.shape[a], length, kind, ends).reshape(shape))
+    out = np.empty(x.shape, dtype=dtype)
+    # In float64, a block along the first axis at a time (the weights of that axis sliced alike).
+    for rows in row_blocks(x.shape[0], 8 * (x.size // x.shape[0])):
+        block = x[rows].astype(np.float64)
+        for a, w in zip(axes, weights, strict=True):
+            block *= w[rows] if a == 0 else w
+        out[rows] = block
     params = {"axis": axis, "length": length, "kind": kind, "ends": ends}
-    return cast(DataT, finish(prep, out.astype(dtype, copy=False), "signal.taper", params))
+    return cast(DataT, finish(prep, out, "signal.taper", params))
 
 
 # =========================================================================== median filter

@@ -412,7 +412,7 @@ def estimate_slopes(
     """Slope fields per trace axis of ``values`` (missing traces zero) from the live traces."""
     n_axes = values.ndim - 1
     if method == "structure_tensor":
-        from promethium.signal.reconstruct.baseline import linear_fill
+        from promethium.signal.reconstruction.baseline import linear_fill
 
         filled = values if live.all() else linear_fill(values, live)
         weight = np.where(live, 1.0, 0.1)[..., None]

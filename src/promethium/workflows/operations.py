@@ -247,9 +247,7 @@ class MuteParams(Params):
 def _run_mute(data: SeismicData, p: MuteParams, ctx: OpContext) -> SeismicData:
     from promethium.signal.filters import mute
 
-    return mute(
-        data, p.kind, times_ms=p.times_ms, velocity=p.velocity, t0_ms=p.t0_ms, taper_ms=p.taper_ms
-    )
+    return mute(data, p.kind, times_ms=p.times_ms, velocity=p.velocity, t0_ms=p.t0_ms, taper_ms=p.taper_ms)
 
 
 class TaperParams(Params):
@@ -334,7 +332,7 @@ def _type_of_default(name: str, value: Any) -> Any:
 
 
 def _method_models(kind: Literal["reconstruct", "denoise"]) -> tuple[list[type[BaseModel]], str]:
-    from promethium.signal.reconstruct._registry import get_method, list_methods
+    from promethium.signal.reconstruction._registry import get_method, list_methods
 
     models: list[type[BaseModel]] = []
     names = list_methods(kind)
@@ -392,7 +390,7 @@ def _method_defaults(default: str) -> Callable[[dict[str, Any]], dict[str, Any]]
 
 def _run_windowed(kind: Literal["reconstruct", "denoise"]) -> Callable[[SeismicData, Any, OpContext], Any]:
     def run(data: SeismicData, p: Any, ctx: OpContext) -> SeismicData:
-        from promethium.signal.reconstruct import denoise, reconstruct
+        from promethium.signal.reconstruction import denoise, reconstruct
 
         fn = reconstruct if kind == "reconstruct" else denoise
         kw = _kwargs(p, drop=("method", "window", "overlap", "workers"))
@@ -409,9 +407,9 @@ def _run_windowed(kind: Literal["reconstruct", "denoise"]) -> Callable[[SeismicD
 
 def _plan_trace_axis(p: Any, kind: str, info: InputInfo) -> tuple[int, int] | None:
     """(size, overlap) of the windows along the first trace axis; None when it is the whole axis."""
-    from promethium.signal.reconstruct import _window_args
-    from promethium.signal.reconstruct._registry import get_method
-    from promethium.signal.reconstruct._windows import plan_windows
+    from promethium.signal.reconstruction import _window_args
+    from promethium.signal.reconstruction._registry import get_method
+    from promethium.signal.reconstruction._windows import plan_windows
 
     m = get_method(p.method, kind)  # type: ignore[arg-type]
     ndim = 3 if info.is_3d else 2
@@ -444,9 +442,9 @@ def _windowed_exact(kind: str) -> Callable[[Any, InputInfo], bool]:
 
 def _windowed_check(kind: str) -> Callable[[Any, InputInfo], None]:
     def check(p: Any, info: InputInfo) -> None:
-        from promethium.signal.reconstruct import _params, _window_args
-        from promethium.signal.reconstruct._registry import get_method
-        from promethium.signal.reconstruct._windows import plan_windows
+        from promethium.signal.reconstruction import _params, _window_args
+        from promethium.signal.reconstruction._registry import get_method
+        from promethium.signal.reconstruction._windows import plan_windows
 
         m = get_method(p.method, kind)  # type: ignore[arg-type]
         ndim = 3 if info.is_3d else 2
@@ -554,7 +552,7 @@ def _run_evaluate(data: SeismicData, p: EvaluateParams, ctx: OpContext) -> Seism
 
 def _check_evaluate(p: EvaluateParams, info: InputInfo) -> None:
     from promethium.signal.masks import parse_mask_spec
-    from promethium.signal.reconstruct._registry import get_method
+    from promethium.signal.reconstruction._registry import get_method
 
     for i, name in enumerate(p.methods):
         try:

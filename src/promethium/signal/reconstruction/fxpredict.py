@@ -38,8 +38,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from promethium.core.errors import ParameterError
 from promethium.signal._base import check_choice, check_range
-from promethium.signal.reconstruct._registry import Method
-from promethium.signal.reconstruct.baseline import linear_fill
+from promethium.signal.reconstruction._registry import Method
+from promethium.signal.reconstruction.baseline import linear_fill
 
 __all__ = ["METHODS", "fx_decon", "fx_predict", "prediction_filters"]
 
@@ -254,7 +254,7 @@ def fx_predict(
         )
     if choice == "linear":
         return linear_fill(values, live)
-    from promethium.signal.reconstruct.rank import drr_reconstruct
+    from promethium.signal.reconstruction.rank import drr_reconstruct
 
     return drr_reconstruct(values, live, dt)
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from promethium.core.errors import DataError, ParameterError
 from promethium.signal._base import DataT, finish, prepare, resolve_mask
-from promethium.signal.reconstruct._registry import Method, get_method, list_methods
-from promethium.signal.reconstruct._windows import apply_windowed, plan_windows
+from promethium.signal.reconstruction._registry import Method, get_method, list_methods
+from promethium.signal.reconstruction._windows import apply_windowed, plan_windows
 
 __all__ = ["Method", "denoise", "list_methods", "reconstruct"]
 
@@ -77,7 +77,7 @@ def _check_window_fits(
 
 
 def _linear_fallback(values: np.ndarray, live: np.ndarray) -> np.ndarray:
-    from promethium.signal.reconstruct.baseline import linear_fill
+    from promethium.signal.reconstruction.baseline import linear_fill
 
     return linear_fill(values, live)
 

@@ -41,7 +41,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from promethium.core.errors import ParameterError
 from promethium.signal._base import check_choice, check_range
-from promethium.signal.reconstruct._registry import Method
+from promethium.signal.reconstruction._registry import Method
 
 __all__ = [
     "METHODS",

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from promethium.core.errors import ParameterError
-from promethium.signal.reconstruct._registry import Method
+from promethium.signal.reconstruction._registry import Method
 
 __all__ = ["METHODS"]
 

@@ -15,7 +15,7 @@ from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
 from scipy.spatial import QhullError, cKDTree
 
 from promethium.signal._base import check_range
-from promethium.signal.reconstruct._registry import Method
+from promethium.signal.reconstruction._registry import Method
 
 __all__ = ["METHODS", "linear_fill", "nearest_fill", "sinc_fill"]
 

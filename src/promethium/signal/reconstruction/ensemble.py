@@ -6,7 +6,7 @@ copies incoherent noise into the gaps at high frequencies. ``blend`` lets the da
 
 1. a fraction ``holdout`` of the live traces is hidden, chosen like the real gaps (the missing pattern
    moved onto live traces, several copies for sparse patterns such as one wide gap; see
-   :func:`promethium.signal.reconstruct.dipsteer.holdout_mask`), and every candidate method
+   :func:`promethium.signal.reconstruction.dipsteer.holdout_mask`), and every candidate method
    reconstructs them from the remaining live traces;
 2. per frequency band (``band_hz`` wide), non-negative weights ``w_k >= 0`` minimising
    ``sum |D - sum_k w_k C_k|^2`` over the held-out traces (``D`` the recorded spectra, ``C_k`` the
@@ -35,10 +35,10 @@ from scipy.optimize import nnls
 
 from promethium.core.errors import ParameterError
 from promethium.signal._base import check_range
-from promethium.signal.reconstruct._registry import Method, get_method
-from promethium.signal.reconstruct._windows import apply_windowed, plan_windows
-from promethium.signal.reconstruct.baseline import linear_fill
-from promethium.signal.reconstruct.dipsteer import holdout_mask
+from promethium.signal.reconstruction._registry import Method, get_method
+from promethium.signal.reconstruction._windows import apply_windowed, plan_windows
+from promethium.signal.reconstruction.baseline import linear_fill
+from promethium.signal.reconstruction.dipsteer import holdout_mask
 
 __all__ = ["METHODS", "blend_fill", "fit_band_weights"]
 

@@ -33,7 +33,7 @@ import scipy.fft as sfft
 
 from promethium.core.errors import ParameterError
 from promethium.signal._base import check_choice, check_range
-from promethium.signal.reconstruct._registry import Method
+from promethium.signal.reconstruction._registry import Method
 
 __all__ = ["METHODS", "fista_fill", "fista_peer"]
 
@@ -107,7 +107,7 @@ def fista_fill(
     if init == "linear":
         # Start from the linear fill: it breaks the exact symmetry between an event and its alias on
         # regular decimation (from zero, both keep equal weight and the missing traces come out zero).
-        from promethium.signal.reconstruct.baseline import linear_fill
+        from promethium.signal.reconstruction.baseline import linear_fill
 
         start = linear_fill(np.asarray(values, dtype=np.float64), live) / scale
         x0 = np.asarray(fop @ start.astype(np.float32).ravel())

@@ -27,8 +27,8 @@ import numpy as np
 
 from promethium.core.errors import ParameterError
 from promethium.signal._base import check_range
-from promethium.signal.reconstruct._registry import Method
-from promethium.signal.reconstruct.baseline import linear_fill
+from promethium.signal.reconstruction._registry import Method
+from promethium.signal.reconstruction.baseline import linear_fill
 from promethium.signal.slopes import (
     Pairs,
     find_pairs,

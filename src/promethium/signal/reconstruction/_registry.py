@@ -30,20 +30,20 @@ Kernel = Callable[..., np.ndarray]
 #: Method name -> module defining it. Kept explicit so that listing methods imports nothing heavy.
 _MODULES: dict[str, str] = {
     # reconstruction
-    "linear": "promethium.signal.reconstruct.baseline",
-    "nearest": "promethium.signal.reconstruct.baseline",
-    "sinc": "promethium.signal.reconstruct.baseline",
-    "pocs": "promethium.signal.reconstruct.pocs",
-    "fista": "promethium.signal.reconstruct.sparse",
-    "drr": "promethium.signal.reconstruct.rank",
-    "mssa": "promethium.signal.reconstruct.rank",
-    "fx_predict": "promethium.signal.reconstruct.fxpredict",
-    "dip": "promethium.signal.reconstruct.dipsteer",
-    "blend": "promethium.signal.reconstruct.ensemble",
+    "linear": "promethium.signal.reconstruction.baseline",
+    "nearest": "promethium.signal.reconstruction.baseline",
+    "sinc": "promethium.signal.reconstruction.baseline",
+    "pocs": "promethium.signal.reconstruction.pocs",
+    "fista": "promethium.signal.reconstruction.sparse",
+    "drr": "promethium.signal.reconstruction.rank",
+    "mssa": "promethium.signal.reconstruction.rank",
+    "fx_predict": "promethium.signal.reconstruction.fxpredict",
+    "dip": "promethium.signal.reconstruction.dipsteer",
+    "blend": "promethium.signal.reconstruction.ensemble",
     # denoising
-    "fx_decon": "promethium.signal.reconstruct.fxpredict",
-    "rank_denoise": "promethium.signal.reconstruct.rank",
-    "despike": "promethium.signal.reconstruct.robust",
+    "fx_decon": "promethium.signal.reconstruction.fxpredict",
+    "rank_denoise": "promethium.signal.reconstruction.rank",
+    "despike": "promethium.signal.reconstruction.robust",
 }
 
 

@@ -34,8 +34,8 @@ import scipy.fft as sfft
 
 from promethium.core.errors import ParameterError
 from promethium.signal._base import check_choice, check_range
-from promethium.signal.reconstruct._registry import Method
-from promethium.signal.reconstruct.baseline import linear_fill
+from promethium.signal.reconstruction._registry import Method
+from promethium.signal.reconstruction.baseline import linear_fill
 
 __all__ = ["METHODS", "pocs_fill", "pocs_thresholds"]
 
