@@ -147,6 +147,7 @@ def _root(
 
 
 def _register() -> None:
+    from promethium.cli.api_cmds import serve_cmd, users_app
     from promethium.cli.demo import demo
     from promethium.cli.io_cmds import io_app
     from promethium.cli.signal_cmds import denoise_cmd, evaluate_cmd, filter_cmd, qc_cmd, reconstruct_cmd
@@ -161,6 +162,8 @@ def _register() -> None:
     app.command("evaluate")(evaluate_cmd)
     app.command("run")(run_cmd)
     app.add_typer(pipelines_app, name="pipelines")
+    app.command("serve")(serve_cmd)
+    app.add_typer(users_app, name="users")
 
 
 _register()

@@ -1,0 +1,42 @@
+"""Blocking entry points for the command line: create the first admin, serve the API."""
+
+from __future__ import annotations
+
+import asyncio
+
+from promethium.api.settings import ApiSettings, get_api_settings
+
+__all__ = ["create_admin", "serve"]
+
+
+def create_admin(
+    username: str, password: str, email: str | None = None, settings: ApiSettings | None = None
+) -> bool:
+    """Migrate the database and create admin ``username``; False when that user already exists.
+
+    Raises :class:`promethium.api.errors.ValidationError` for a password below the policy."""
+    from promethium.api.app import build_context
+    from promethium.api.db import run_migrations
+    from promethium.api.services.users import UserService
+
+    settings = settings or get_api_settings()
+    run_migrations(settings.resolved_database_url())
+    ctx = build_context(settings)
+
+    async def run() -> bool:
+        try:
+            async with ctx.db.sessionmaker() as session:
+                return await UserService(ctx, session).ensure_admin(username, password, email) is not None
+        finally:
+            await ctx.db.dispose()
+
+    return asyncio.run(run())
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level: str = "info") -> None:
+    """Run the API with uvicorn (migrations run at start-up)."""
+    import uvicorn
+
+    uvicorn.run(
+        "promethium.api:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
+    )

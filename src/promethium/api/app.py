@@ -1,0 +1,186 @@
+"""The FastAPI application factory: everything under ``/api/v1``, OpenAPI at ``/api/v1/openapi.json``.
+
+:func:`create_app` builds the context (database engine, storage, signing keys, password hasher) and
+returns the app; its lifespan runs the Alembic migrations and creates the first admin from
+``PROMETHIUM_ADMIN_USERNAME`` / ``PROMETHIUM_ADMIN_PASSWORD`` when those are set, before serving.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from promethium._version import __version__
+from promethium.api.context import ApiContext, LoginLimiter, Metrics
+from promethium.api.db import Database, run_migrations
+from promethium.api.errors import error_body, install_error_handlers
+from promethium.api.security import PasswordHasher, TokenService, load_or_create_keys
+from promethium.api.settings import ApiSettings, get_api_settings
+from promethium.api.storage import ObjectStorage
+
+__all__ = ["API_PREFIX", "build_context", "create_app"]
+
+API_PREFIX = "/api/v1"
+log = logging.getLogger("promethium.api")
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+_API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+
+
+class EdgeMiddleware:
+    """Security headers, request metrics, and early 413 on a declared body above the upload limit."""
+
+    def __init__(self, app: ASGIApp, ctx: ApiContext, templates: list[str]) -> None:
+        self.app = app
+        self.ctx = ctx
+        self.templates = [(t, compile_path(t)[0]) for t in templates]
+        self.limit = ctx.settings.max_upload_bytes + 1024 * 1024  # multipart overhead
+
+    def _route_label(self, scope: Scope) -> str:
+        """The route template of a request (``/api/v1/datasets/{dataset_id}``): bounded label values."""
+        path = scope.get("path", "")
+        for template, regex in self.templates:
+            if regex.match(path):
+                return template
+        return "unmatched"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            body = json.dumps(error_body("PAYLOAD_TOO_LARGE", "the request body is too large")).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [(b"content-type", b"application/json"), *SECURITY_HEADERS],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        path: str = scope.get("path", "")
+        is_docs = path.endswith(("/docs", "/redoc")) or "/docs/" in path
+        t0 = time.perf_counter()
+        status_code = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+                extra = list(SECURITY_HEADERS)
+                if not is_docs:
+                    extra.append(_API_CSP)
+                existing = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in extra if k not in existing
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            label = self._route_label(scope)
+            method = scope.get("method", "")
+            self.ctx.metrics.requests.labels(method, label, str(status_code)).inc()
+            self.ctx.metrics.latency.labels(method, label).observe(time.perf_counter() - t0)
+
+
+def build_context(settings: ApiSettings) -> ApiContext:
+    keys = load_or_create_keys(settings)
+    return ApiContext(
+        settings=settings,
+        db=Database(settings.resolved_database_url(), echo=settings.database_echo),
+        storage=ObjectStorage(settings.resolved_storage_url()),
+        hasher=PasswordHasher(settings),
+        tokens=TokenService(settings, keys),
+        limiter=LoginLimiter(settings.login_max_failures, settings.login_window_s),
+        metrics=Metrics(),
+    )
+
+
+async def _bootstrap_admin(ctx: ApiContext) -> None:
+    s = ctx.settings
+    if not (s.admin_username and s.admin_password):
+        return
+    from promethium.api.services.users import UserService
+
+    async with ctx.db.sessionmaker() as session:
+        created = await UserService(ctx, session).ensure_admin(
+            s.admin_username, s.admin_password.get_secret_value()
+        )
+    if created is not None:
+        log.info("created admin %s from the environment", s.admin_username)
+
+
+def _operation_id(route: APIRoute) -> str:
+    tag = str(route.tags[0]) if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    """A new app; ``settings`` default to :func:`get_api_settings` (the environment)."""
+    settings = settings or get_api_settings()
+    ctx = build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        await anyio.to_thread.run_sync(run_migrations, settings.resolved_database_url())
+        await _bootstrap_admin(ctx)
+        try:
+            yield {}
+        finally:
+            await ctx.db.dispose()
+
+    app = FastAPI(
+        title="Promethium API",
+        version=__version__,
+        description="Upload, inspect and repair seismic data.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+
+    from promethium.api.routers import auth, datasets, health, uploads, users
+
+    routers = [health.router, auth.router, users.router, uploads.router, datasets.router]
+    if settings.metrics_enabled:
+        routers.insert(1, health.metrics_router)
+    for router in routers:  # uploads before datasets: /datasets/uploads is not /datasets/{id}
+        app.include_router(router, prefix=API_PREFIX)
+    templates = [API_PREFIX + str(getattr(r, "path", "")) for router in routers for r in router.routes]
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Shape", "X-Dtype", "X-Sample-Interval", "X-Trace-Start", "X-Sample-Start"],
+        )
+    app.add_middleware(EdgeMiddleware, ctx=ctx, templates=templates)
+    return app

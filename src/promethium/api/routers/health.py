@@ -1,0 +1,46 @@
+"""Liveness, readiness (database and storage checked) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import anyio
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from promethium.api.deps import Admin, Ctx
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health/live", name="live", summary="The process is up")
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/health/ready", name="ready", summary="The database and the storage answer")
+async def ready(ctx: Ctx) -> JSONResponse:
+    checks: dict[str, str] = {}
+    try:
+        with anyio.fail_after(5):
+            await ctx.db.ping()
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        with anyio.fail_after(10):
+            await anyio.to_thread.run_sync(ctx.storage.check, abandon_on_cancel=True)
+        checks["storage"] = "ok"
+    except Exception as exc:
+        checks["storage"] = f"error: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+    )
+
+
+metrics_router = APIRouter(tags=["metrics"])
+
+
+@metrics_router.get("/metrics", name="scrape", summary="Prometheus metrics (admins)", response_class=Response)
+async def scrape(ctx: Ctx, _: Admin) -> Response:
+    return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,324 @@
+"""Datasets: ingest an upload (validate, store raw, convert to Zarr, metadata), list, get, delete,
+trace windows, preview images and downloads.
+
+The blocking work (format detection, conversion, plotting, storage I/O) runs in worker threads; the
+library calls are the same as the command line's (``promethium.io.detect_format``, ``convert``,
+``open``; ``promethium.plotting.plot_section``). Ingestion is synchronous for now: the request returns
+once the Zarr copy exists. A file that fails validation or conversion leaves nothing behind (no row,
+no objects, no temporary file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import anyio
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from promethium.api.context import ApiContext
+from promethium.api.deps import Principal
+from promethium.api.errors import NotFoundError, PayloadTooLargeError, ValidationError
+from promethium.api.models import Dataset
+from promethium.api.repositories import DatasetRepository
+from promethium.api.storage import ObjectStorage, dataset_key
+from promethium.core.errors import FormatError, PromethiumError
+
+__all__ = ["DatasetService", "TraceWindow", "WindowRequest", "safe_filename"]
+
+PROCESSED = "processed/data.zarr"
+METADATA = "metadata.json"
+PREVIEW = "preview.png"
+_COPY_BLOCK = 1024 * 1024
+
+
+def safe_filename(name: str | None) -> str:
+    base = Path(name or "upload").name
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._") or "upload"
+    return base[:200]
+
+
+def copy_with_digest(src: IO[bytes], dst: Path, limit: int) -> tuple[int, str]:
+    """Copy ``src`` into ``dst``; returns (size, sha256). Raises 413 past ``limit`` bytes."""
+    digest = hashlib.sha256()
+    size = 0
+    with dst.open("wb") as out:
+        while block := src.read(_COPY_BLOCK):
+            size += len(block)
+            if size > limit:
+                raise PayloadTooLargeError(f"the file is larger than {limit} bytes")
+            digest.update(block)
+            out.write(block)
+    return size, digest.hexdigest()
+
+
+def _ingest(storage: ObjectStorage, local: Path, dataset_id: uuid.UUID, filename: str) -> dict[str, Any]:
+    """Validate ``local``, store it raw, convert it to Zarr and write its metadata; returns the metadata.
+
+    On any failure everything stored for the dataset is removed before the error propagates."""
+    from promethium import io as pio
+
+    fmt = pio.detect_format(local)
+    if fmt == "zarr":
+        raise FormatError("a Zarr store cannot be uploaded as one file", path=filename)
+    processed = dataset_key(dataset_id, PROCESSED)
+    try:
+        result = pio.convert(
+            local, storage.prepare(processed), format="zarr", storage_options=storage.storage_options or None
+        )
+        storage.put_file(dataset_key(dataset_id, "raw", filename), local)
+        try:  # the source's header summary is cheap; the store's is not
+            with pio.open(local, fmt) as src:
+                info = src.info()
+        except NotImplementedError:  # formats without lazy access
+            with pio.open(storage.url(processed), storage_options=storage.storage_options or None) as f:
+                info = f.info()
+        meta: dict[str, Any] = {
+            "filename": filename,
+            "format": fmt,
+            "traces": int(result.traces),
+            "samples": int(info["samples"]),
+            "sample_interval": float(info["sample_interval"]),
+            "layout": result.layout,
+            "warnings": [str(w) for w in info.get("warnings", [])][:20],
+            "convert_seconds": round(result.seconds, 3),
+        }
+        if result.layout == "3d":
+            with pio.open(storage.url(processed), storage_options=storage.storage_options or None) as f:
+                meta["dims"] = {str(k): int(v) for k, v in f.info().get("dims", {}).items()}
+        storage.put_bytes(dataset_key(dataset_id, METADATA), json.dumps(meta, indent=2).encode())
+        return meta
+    except BaseException:
+        storage.delete_prefix(dataset_key(dataset_id))
+        raise
+
+
+@dataclass(frozen=True)
+class WindowRequest:
+    trace_start: int = 0
+    trace_stop: int | None = None
+    trace_step: int = 1
+    sample_start: int | None = None
+    sample_stop: int | None = None
+    time_start: float | None = None
+    time_stop: float | None = None
+    sample_step: int = 1
+
+
+@dataclass(frozen=True)
+class TraceWindow:
+    values: np.ndarray  # float32, (trace, sample)
+    traces: np.ndarray  # trace positions
+    times: np.ndarray  # sample axis values
+    sample_interval: float
+    sample_unit: str
+
+
+def _read_window(storage: ObjectStorage, key: str, req: WindowRequest, max_values: int) -> TraceWindow:
+    from promethium import io as pio
+
+    by_time = req.time_start is not None or req.time_stop is not None
+    if by_time and (req.sample_start is not None or req.sample_stop is not None):
+        raise ValidationError("give a time range or a sample range, not both")
+    with pio.open(storage.url(key), storage_options=storage.storage_options or None) as f:
+        n = f.n_traces
+        start, stop = req.trace_start, n if req.trace_stop is None else min(req.trace_stop, n)
+        if start >= n or stop <= start:
+            raise ValidationError(f"empty trace range [{start}, {stop}) of {n} traces", details={"traces": n})
+        ns = f.n_samples
+        s0 = req.sample_start or 0
+        s1 = ns if req.sample_stop is None else min(req.sample_stop, ns)
+        n_read = (stop - start) * (s1 - s0)
+        n_out = math.ceil((stop - start) / req.trace_step) * math.ceil(max(s1 - s0, 1) / req.sample_step)
+        if n_out > max_values or n_read > 8 * max_values:
+            raise PayloadTooLargeError(
+                "the window is too large; narrow it or decimate",
+                details={"values": n_out, "max_values": max_values},
+            )
+        time = None
+        samples = None
+        if req.time_start is not None or req.time_stop is not None:
+            time = slice(req.time_start, req.time_stop)
+        else:
+            samples = slice(s0, s1)
+        data = f.read_window(slice(start, stop), time, samples=samples, headers=False)  # type: ignore[attr-defined]
+        values = np.asarray(data.values, dtype=np.float32).reshape(-1, data.n_samples)
+        traces = np.arange(start, stop, dtype=np.int64)
+        times = np.asarray(data.samples, dtype=np.float64)
+        values = values[:: req.trace_step, :: req.sample_step]
+        return TraceWindow(
+            np.ascontiguousarray(values),
+            traces[:: req.trace_step],
+            times[:: req.sample_step],
+            float(data.sample_interval) * req.sample_step,
+            str(data.sample_unit),
+        )
+
+
+def _render_preview(storage: ObjectStorage, dataset_id: uuid.UUID, max_traces: int = 1500) -> bytes:
+    from promethium import io as pio
+    from promethium.plotting import plot_section
+
+    cached = dataset_key(dataset_id, PREVIEW)
+    if storage.exists(cached):
+        return storage.get_bytes(cached)
+    with pio.open(
+        storage.url(dataset_key(dataset_id, PROCESSED)), storage_options=storage.storage_options or None
+    ) as f:
+        shape = tuple(getattr(f, "shape", (f.n_traces, f.n_samples)))
+        if len(shape) == 3:  # the middle inline of a volume
+            n_xl = shape[1]
+            start = (shape[0] // 2) * n_xl
+            window = slice(start, start + n_xl)
+        else:
+            window = slice(0, min(f.n_traces, max_traces))
+        data = f.read_window(window, headers=False)  # type: ignore[attr-defined]
+        values = np.asarray(data.values, dtype=np.float32).reshape(-1, data.n_samples)
+        dt = float(f.sample_interval)
+    step = max(1, values.shape[0] // max_traces)
+    plot = plot_section(values[::step], dt_ms=dt, figsize=(8.0, 5.0), dpi=80, colorbar=False, title="")
+    buf = io.BytesIO()
+    plot.figure.savefig(buf, format="png", dpi=80)
+    png = buf.getvalue()
+    storage.put_bytes(cached, png)
+    return png
+
+
+class DatasetService:
+    def __init__(self, ctx: ApiContext, session: AsyncSession) -> None:
+        self.ctx = ctx
+        self.s = session
+        self.repo = DatasetRepository(session)
+        self.storage = ctx.storage
+
+    def tmp_dir(self) -> Path:
+        d = self.ctx.settings.data_dir / "tmp"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    async def create_from_upload(
+        self, principal: Principal, name: str | None, filename: str | None, stream: IO[bytes]
+    ) -> Dataset:
+        """Ingest a file received in one request (multipart)."""
+        tmp = Path(tempfile.mkdtemp(dir=self.tmp_dir())) / "upload"
+        try:
+            size, digest = await anyio.to_thread.run_sync(
+                copy_with_digest, stream, tmp, self.ctx.settings.max_upload_bytes
+            )
+            return await self.create_from_file(principal, name, filename, tmp, size, digest)
+        finally:
+            shutil.rmtree(tmp.parent, ignore_errors=True)
+
+    async def create_from_file(
+        self,
+        principal: Principal,
+        name: str | None,
+        filename: str | None,
+        local: Path,
+        size: int,
+        digest: str,
+    ) -> Dataset:
+        if size == 0:
+            raise ValidationError("the file is empty")
+        fname = safe_filename(filename)
+        ds = Dataset(
+            owner_id=principal.id,
+            name=(name or fname)[:255],
+            status="processing",
+            size_bytes=size,
+            checksum_sha256=digest,
+            meta={},
+        )
+        self.repo.add(ds)
+        await self.s.commit()
+        try:
+            meta = await anyio.to_thread.run_sync(_ingest, self.storage, local, ds.id, fname)
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                await self.repo.delete(ds)
+                await self.s.commit()
+            self.ctx.metrics.uploads.labels("rejected" if isinstance(exc, PromethiumError) else "error").inc()
+            if isinstance(exc, FormatError):
+                raise ValidationError(f"the file is not valid seismic data: {exc.reason}") from exc
+            raise
+        ds.status = "ready"
+        ds.format = meta["format"]
+        ds.meta = meta
+        ds.raw_key = dataset_key(ds.id, "raw", fname)
+        ds.processed_key = dataset_key(ds.id, PROCESSED)
+        ds.updated_at = datetime.now(UTC)
+        await self.s.commit()
+        self.ctx.metrics.uploads.labels("ok").inc()
+        return ds
+
+    async def get(self, principal: Principal, dataset_id: uuid.UUID) -> Dataset:
+        ds = await self.repo.get(dataset_id, principal.owner_filter())
+        if ds is None:
+            raise NotFoundError("no such dataset")
+        return ds
+
+    async def ready(self, principal: Principal, dataset_id: uuid.UUID) -> Dataset:
+        ds = await self.get(principal, dataset_id)
+        if ds.status != "ready" or not ds.processed_key:
+            raise NotFoundError(f"the dataset is {ds.status}, not ready")
+        return ds
+
+    async def page(
+        self, principal: Principal, page: int, per_page: int, sort: str, **filters: Any
+    ) -> tuple[Sequence[Dataset], int]:
+        descending = sort.startswith("-")
+        column = sort.lstrip("-+")
+        if column not in DatasetRepository.SORTABLE:
+            raise ValidationError(
+                f"cannot sort by {column!r}", details={"allowed": sorted(DatasetRepository.SORTABLE)}
+            )
+        return await self.repo.page(
+            owner_id=principal.owner_filter(),
+            offset=(page - 1) * per_page,
+            limit=per_page,
+            sort=column,
+            descending=descending,
+            **filters,
+        )
+
+    async def delete(self, principal: Principal, dataset_id: uuid.UUID) -> None:
+        ds = await self.get(principal, dataset_id)
+        await anyio.to_thread.run_sync(self.storage.delete_prefix, dataset_key(ds.id))
+        await self.repo.delete(ds)
+        await self.s.commit()
+
+    async def window(self, principal: Principal, dataset_id: uuid.UUID, req: WindowRequest) -> TraceWindow:
+        ds = await self.ready(principal, dataset_id)
+        key = ds.processed_key or ""
+        try:
+            return await anyio.to_thread.run_sync(
+                _read_window, self.storage, key, req, self.ctx.settings.max_window_values
+            )
+        except (KeyError, IndexError, ValueError) as exc:
+            if isinstance(exc, PromethiumError):
+                raise
+            raise ValidationError(f"invalid window: {exc}") from exc
+
+    async def preview(self, principal: Principal, dataset_id: uuid.UUID) -> bytes:
+        ds = await self.ready(principal, dataset_id)
+        return await anyio.to_thread.run_sync(_render_preview, self.storage, ds.id)
+
+    async def raw(self, principal: Principal, dataset_id: uuid.UUID) -> tuple[str, int, Iterator[bytes]]:
+        """File name, size and content (a blocking iterator) of the uploaded file."""
+        ds = await self.ready(principal, dataset_id)
+        if not ds.raw_key:
+            raise NotFoundError("the dataset has no raw file")
+        size = await anyio.to_thread.run_sync(self.storage.size, ds.raw_key)
+        return Path(ds.raw_key).name, size, self.storage.iter_bytes(ds.raw_key)

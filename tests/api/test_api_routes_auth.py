@@ -1,0 +1,85 @@
+"""Every route of the OpenAPI schema, for every role: no token -> 401, insufficient role -> 403,
+enough -> neither. A new route without an entry in EXPECTED fails the test."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from conftest import Api
+from promethium.api.schemas import Role
+
+pytestmark = pytest.mark.anyio
+
+PUBLIC, ANY, WRITER, ADMIN = "public", "any", "writer", "admin"
+#: operation id -> who may call it (public: no token; any: every role; writer: user and admin).
+EXPECTED = {
+    "health-live": PUBLIC,
+    "health-ready": PUBLIC,
+    "auth-login": PUBLIC,
+    "auth-refresh": PUBLIC,  # authenticated by the refresh token itself
+    "auth-logout": ANY,
+    "auth-me": ANY,
+    "metrics-scrape": ADMIN,
+    "users-list": ADMIN,
+    "users-create": ADMIN,
+    "users-get": ADMIN,
+    "users-update": ADMIN,
+    "users-delete": ADMIN,
+    "datasets-upload": WRITER,
+    "datasets-list": ANY,
+    "datasets-get": ANY,
+    "datasets-delete": WRITER,
+    "datasets-traces": ANY,
+    "datasets-preview": ANY,
+    "datasets-download": ANY,
+    "uploads-create": WRITER,
+    "uploads-get": WRITER,
+    "uploads-put_chunk": WRITER,
+    "uploads-finalize": WRITER,
+    "uploads-abort": WRITER,
+}
+ALLOWED = {
+    ANY: {Role.viewer, Role.user, Role.admin},
+    WRITER: {Role.user, Role.admin},
+    ADMIN: {Role.admin},
+}
+
+
+def _fill(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: "0" if m.group(1) == "index" else str(uuid.uuid4()), path)
+
+
+async def test_every_route_checks_auth_for_every_role(api: Api) -> None:
+    schema = (await api.client.get("/api/v1/openapi.json")).json()
+    operations = [
+        (method.upper(), path, op["operationId"])
+        for path, ops in schema["paths"].items()
+        for method, op in ops.items()
+    ]
+    assert {op_id for *_, op_id in operations} == set(EXPECTED), "update EXPECTED for new or removed routes"
+    operations.sort(key=lambda o: o[2] == "auth-logout")  # logging out ends the sessions: last
+    checked = 0
+    for method, path, op_id in operations:
+        access = EXPECTED[op_id]
+        url = _fill(path)
+        if access == PUBLIC:
+            continue
+        r = await api.client.request(method, url)
+        assert r.status_code == 401, (op_id, r.status_code, r.text)
+        assert r.json()["error"]["code"] == "AUTHENTICATION_ERROR"
+        bad = await api.client.request(method, url, headers={"Authorization": "Bearer x.y.z"})
+        assert bad.status_code == 401, op_id
+        for role in Role:
+            r = await api.client.request(method, url, headers=api.headers[role])
+            if role in ALLOWED[access]:
+                assert r.status_code not in (401, 403), (op_id, role, r.status_code, r.text)
+            else:
+                assert r.status_code == 403, (op_id, role, r.status_code, r.text)
+                assert r.json()["error"]["code"] == "AUTHORIZATION_ERROR"
+            checked += 1
+    assert checked >= 3 * (len(EXPECTED) - 4)
+    # the logout above ended the sessions of the role users: their tokens no longer work
+    assert (await api.client.get("/api/v1/auth/me", headers=api.headers[Role.user])).status_code == 401

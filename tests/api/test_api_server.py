@@ -1,0 +1,58 @@
+"""The app behind a real uvicorn server, over TCP."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from promethium.api import create_app
+from promethium.api.admin import create_admin
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_real_server_end_to_end(make_settings: Any, seismic_files: dict[str, Path]) -> None:
+    settings = make_settings()
+    assert create_admin("admin1", "a long admin password", settings=settings)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            assert thread.is_alive(), "server stopped"
+            time.sleep(0.05)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            assert client.get("/api/v1/health/ready").status_code == 200
+            tok = client.post(
+                "/api/v1/auth/login", data={"username": "admin1", "password": "a long admin password"}
+            )
+            assert tok.status_code == 200
+            h = {"Authorization": f"Bearer {tok.json()['access_token']}"}
+            with seismic_files["line"].open("rb") as f:
+                r = client.post("/api/v1/datasets", files={"file": ("line.sgy", f)}, headers=h)
+            assert r.status_code == 201, r.text
+            did = r.json()["id"]
+            r = client.get(f"/api/v1/datasets/{did}/traces?trace_stop=4&format=binary", headers=h)
+            assert r.headers["x-shape"] == "4,80"
+            assert len(r.content) == 4 * 80 * 4
+            with client.stream("GET", f"/api/v1/datasets/{did}/download", headers=h) as resp:
+                body = b"".join(resp.iter_bytes())
+            assert body == seismic_files["line"].read_bytes()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,125 @@
+"""Resumable chunked uploads: init -> chunks (checksummed, any order, retried) -> finalize."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from conftest import Api
+from promethium.api.schemas import Role
+
+pytestmark = pytest.mark.anyio
+CHUNK = 1024
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def _init(api: Api, data: bytes, filename: str = "line.sgy", role: Role = Role.user) -> dict:
+    r = await api.client.post(
+        "/api/v1/datasets/uploads",
+        json={"filename": filename, "size": len(data), "sha256": _sha(data), "chunk_size": CHUNK},
+        headers=api.headers[role],
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def _put(api: Api, uid: str, index: int, data: bytes, sha: str | None = None) -> int:
+    part = data[index * CHUNK : (index + 1) * CHUNK]
+    r = await api.client.put(
+        f"/api/v1/datasets/uploads/{uid}/chunks/{index}",
+        content=part,
+        headers={**api.headers[Role.user], "X-Chunk-SHA256": sha or _sha(part)},
+    )
+    return r.status_code
+
+
+async def test_chunked_upload_resumes_and_finalizes(api: Api, seismic_files: dict[str, Path]) -> None:
+    data = seismic_files["line"].read_bytes()
+    up = await _init(api, data)
+    n = up["chunks"]
+    assert n == -(-len(data) // CHUNK)
+    uid = up["id"]
+    h = api.headers[Role.user]
+    # out of order, one corrupted then retried
+    assert await _put(api, uid, n - 1, data) == 200
+    assert await _put(api, uid, 0, data, sha="0" * 64) == 422
+    status = (await api.client.get(f"/api/v1/datasets/uploads/{uid}", headers=h)).json()
+    assert status["received"] == [n - 1]
+    early = await api.client.post(f"/api/v1/datasets/uploads/{uid}/finalize", headers=h)
+    assert early.status_code == 409
+    assert 0 in early.json()["error"]["details"]["missing"]
+    for i in range(n - 1):
+        assert await _put(api, uid, i, data) == 200
+    assert await _put(api, uid, 1, data) == 200  # a repeated chunk is harmless
+    # someone else cannot see or finish it
+    other = await api.client.get(f"/api/v1/datasets/uploads/{uid}", headers=api.headers[Role.admin])
+    assert other.status_code == 200  # admins can
+    r = await api.client.post(f"/api/v1/datasets/uploads/{uid}/finalize", headers=h)
+    assert r.status_code == 201, r.text
+    ds = r.json()
+    assert ds["status"] == "ready"
+    assert ds["checksum_sha256"] == _sha(data)
+    assert ds["metadata"]["traces"] == 24
+    got = await api.client.get(f"/api/v1/datasets/{ds['id']}/download", headers=h)
+    assert got.content == data
+    assert (await api.client.get(f"/api/v1/datasets/uploads/{uid}", headers=h)).status_code == 404
+
+
+async def test_chunk_validation(api: Api, seismic_files: dict[str, Path]) -> None:
+    data = seismic_files["line"].read_bytes()
+    up = await _init(api, data)
+    uid = up["id"]
+    h = {**api.headers[Role.user]}
+    bad_len = await api.client.put(
+        f"/api/v1/datasets/uploads/{uid}/chunks/0",
+        content=b"abc",
+        headers={**h, "X-Chunk-SHA256": _sha(b"abc")},
+    )
+    assert bad_len.status_code == 422
+    out_of_range = await _put(api, uid, up["chunks"] + 5, data)
+    assert out_of_range == 422
+    too_big = await api.client.put(
+        f"/api/v1/datasets/uploads/{uid}/chunks/0", content=b"x" * (CHUNK + 1), headers=h
+    )
+    assert too_big.status_code == 413
+    assert (await api.client.delete(f"/api/v1/datasets/uploads/{uid}", headers=h)).status_code == 204
+    assert not (api.ctx.settings.data_dir / "uploads" / uid).exists()
+
+
+async def test_whole_file_checksum_and_content_checked(api: Api, seismic_files: dict[str, Path]) -> None:
+    h = api.headers[Role.user]
+    garbage = seismic_files["garbage"].read_bytes()
+    up = await _init(api, garbage, "garbage.sgy")
+    for i in range(up["chunks"]):
+        assert await _put(api, up["id"], i, garbage) == 200
+    r = await api.client.post(f"/api/v1/datasets/uploads/{up['id']}/finalize", headers=h)
+    assert r.status_code == 422
+    assert not (api.ctx.settings.data_dir / "uploads" / up["id"]).exists()
+    assert (await api.client.get("/api/v1/datasets", headers=h)).json()["total"] == 0
+
+    data = seismic_files["line"].read_bytes()
+    r = await api.client.post(
+        "/api/v1/datasets/uploads",
+        json={"filename": "x.sgy", "size": len(data), "sha256": "a" * 64, "chunk_size": CHUNK},
+        headers=h,
+    )
+    uid = r.json()["id"]
+    for i in range(r.json()["chunks"]):
+        assert await _put(api, uid, i, data) == 200
+    r = await api.client.post(f"/api/v1/datasets/uploads/{uid}/finalize", headers=h)
+    assert r.status_code == 422
+    assert "SHA-256" in r.json()["error"]["message"]
+
+
+async def test_upload_size_limit(api: Api) -> None:
+    r = await api.client.post(
+        "/api/v1/datasets/uploads",
+        json={"filename": "big.sgy", "size": 10**13, "sha256": "a" * 64, "chunk_size": CHUNK},
+        headers=api.headers[Role.user],
+    )
+    assert r.status_code == 413
