@@ -1,10 +1,14 @@
-"""Dip-steered interpolation (``dip``) and the cross-validated ``blend`` against linear interpolation.
+"""Dip-steered interpolation (``dip``), the cross-validated ``blend`` and the learned interpolator
+``fx_learned`` against linear interpolation.
 
 Run: ``.venv/bin/python benchmarks/bench_dip.py [--sections alaska,freeusp,shot,cube] [--cases ...]
-[--methods linear,dip,blend] [--param name=value ...]`` (``--param`` goes to ``dip``, ``--blend-param``
-to ``blend``). Prints a markdown table: SNR over the whole section ("full") and over the hidden traces
-only ("missing"), in dB, the gain of each method over linear on the missing traces, and run times.
-Data are read from ``../shared/data/sections`` (skipped when absent).
+[--methods linear,dip,blend,fx_learned] [--param name=value ...]`` (``--param`` goes to ``dip``,
+``--blend-param`` to ``blend``, ``--learned-param`` to ``fx_learned``). Prints a markdown table: SNR
+over the whole section ("full") and over the hidden traces only ("missing"), in dB, the gain of each
+method over linear on the missing traces, and run times.
+Data are read from ``../shared/data/sections`` (skipped when absent). Masks are
+:func:`promethium.signal.masks.make_mask` with seed 0 (``random:0.5``, ``random:0.75``, ``regular:2``,
+``gap:10``).
 SNR = 10 log10(||ref||^2 / ||ref - est||^2).
 """
 
@@ -19,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from promethium.signal.masks import make_mask as make_spec_mask
 from promethium.signal.reconstruction import reconstruct
 
 __all__ = ["CASES", "SECTIONS", "load", "main", "make_mask", "snr"]
@@ -32,6 +37,7 @@ SECTIONS: dict[str, tuple[str, tuple[int, ...]]] = {
     "cube": ("real3d_300x100x10.f32", (10, 100, 300)),
 }
 CASES = ("random50", "random75", "regular2x", "gap10")
+SPECS = {"random50": "random:0.5", "random75": "random:0.75", "regular2x": "regular:2", "gap10": "gap:10"}
 
 
 def load(name: str) -> np.ndarray | None:
@@ -45,21 +51,7 @@ def load(name: str) -> np.ndarray | None:
 def make_mask(case: str, trace_shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
     """Live-trace mask of a case: random 50% / 75% missing, every other trace (crossline in 3D)
     missing, or one contiguous 10-trace gap (10 crosslines in 3D) in the middle."""
-    rng = np.random.default_rng(seed)
-    live = np.ones(trace_shape, dtype=bool)
-    if case.startswith("random"):
-        frac = int(case[len("random") :]) / 100.0
-        n = live.size
-        hide = rng.choice(n, size=round(frac * n), replace=False)
-        live.reshape(-1)[hide] = False
-    elif case == "regular2x":
-        live[..., 1::2] = False
-    elif case == "gap10":
-        mid = trace_shape[-1] // 2
-        live[..., mid - 5 : mid + 5] = False
-    else:
-        raise ValueError(case)
-    return live
+    return make_spec_mask(trace_shape, SPECS.get(case, case), seed=seed)
 
 
 def snr(ref: np.ndarray, est: np.ndarray, sel: np.ndarray | None = None) -> float:
@@ -72,12 +64,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sections", default=",".join(SECTIONS))
     ap.add_argument("--cases", default=",".join(CASES))
-    ap.add_argument("--methods", default="linear,dip,blend", help="compared methods; linear always runs")
+    ap.add_argument(
+        "--methods", default="linear,dip,blend,fx_learned", help="compared methods; linear always runs"
+    )
     ap.add_argument("--param", action="append", default=[], help="dip parameter, name=python-literal")
     ap.add_argument("--blend-param", action="append", default=[], help="blend parameter, name=literal")
+    ap.add_argument("--learned-param", action="append", default=[], help="fx_learned parameter, name=literal")
     args = ap.parse_args()
-    extra: dict[str, dict[str, Any]] = {"dip": {}, "blend": {}}
-    for key_set, items in (("dip", args.param), ("blend", args.blend_param)):
+    extra: dict[str, dict[str, Any]] = {"dip": {}, "blend": {}, "fx_learned": {}}
+    sets = (("dip", args.param), ("blend", args.blend_param), ("fx_learned", args.learned_param))
+    for key_set, items in sets:
         for item in items:
             key, val = item.split("=", 1)
             extra[key_set][key] = ast.literal_eval(val)

@@ -40,6 +40,7 @@ _MODULES: dict[str, str] = {
     "fx_predict": "promethium.signal.reconstruction.fxpredict",
     "dip": "promethium.signal.reconstruction.dipsteer",
     "blend": "promethium.signal.reconstruction.ensemble",
+    "fx_learned": "promethium.signal.reconstruction.learned",
     # denoising
     "fx_decon": "promethium.signal.reconstruction.fxpredict",
     "rank_denoise": "promethium.signal.reconstruction.rank",
