@@ -1,4 +1,4 @@
-"""promethium.signal.qc: planted dead, clipped, noisy and polarity-reversed traces found exactly (2D and
+"""promethium.signal.quality: planted dead, clipped, noisy and polarity-reversed traces found exactly (2D and
 3D), no false alarms on clean synthetics or real sections, spectra against scipy, header checks, JSON
 and PNG output, and all-dead / non-finite data reported rather than raised."""
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from promethium.core.errors import DataError, ParameterError
 from promethium.io.data import SeismicData
-from promethium.signal.qc import SNR_FLOOR_DB, QCReport, qc
+from promethium.signal.quality import SNR_FLOOR_DB, QCReport, qc
 from promethium.synthetic import make_survey
 
 SECTIONS = Path(__file__).resolve().parents[3] / "shared" / "data" / "sections"

@@ -346,7 +346,7 @@ def evaluate_cmd(
     ```
     """
     from promethium import io as pio
-    from promethium.signal.evaluate import evaluate
+    from promethium.signal.evaluation import evaluate
 
     state = get_state(ctx)
     names = [m.strip() for m in methods.split(",") if m.strip()]

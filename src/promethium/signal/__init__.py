@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from promethium.signal import filters, masks, metrics, spectra, transforms
     from promethium.signal.decon import deconvolve, estimate_wavelet
-    from promethium.signal.evaluate import Evaluation, evaluate
+    from promethium.signal.evaluation import Evaluation, evaluate
     from promethium.signal.filters import (
         agc,
         filter,
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
         taper,
     )
     from promethium.signal.masks import make_mask
-    from promethium.signal.qc import QCReport, qc
+    from promethium.signal.quality import QCReport, qc
     from promethium.signal.reconstruction import denoise, list_methods, reconstruct
     from promethium.signal.slopes import local_slopes
     from promethium.signal.spectra import spectrum
@@ -82,10 +82,10 @@ __all__ = [
 ]
 
 _LOCATIONS = {
-    "Evaluation": "promethium.signal.evaluate",
-    "evaluate": "promethium.signal.evaluate",
-    "QCReport": "promethium.signal.qc",
-    "qc": "promethium.signal.qc",
+    "Evaluation": "promethium.signal.evaluation",
+    "evaluate": "promethium.signal.evaluation",
+    "QCReport": "promethium.signal.quality",
+    "qc": "promethium.signal.quality",
     "agc": "promethium.signal.filters",
     "filter": "promethium.signal.filters",
     "fk_filter": "promethium.signal.filters",

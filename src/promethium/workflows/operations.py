@@ -473,7 +473,7 @@ class QcParams(Params):
 
 
 def _run_qc(data: SeismicData, p: QcParams, ctx: OpContext) -> SeismicData:
-    from promethium.signal.qc import qc
+    from promethium.signal.quality import qc
 
     report = qc(data, **_kwargs(p))
     if ctx.streaming:
@@ -536,7 +536,7 @@ class EvaluateParams(Params):
 
 
 def _run_evaluate(data: SeismicData, p: EvaluateParams, ctx: OpContext) -> SeismicData:
-    from promethium.signal.evaluate import evaluate
+    from promethium.signal.evaluation import evaluate
 
     seed = ctx.seed if p.seed is None else p.seed
     n = len(p.methods)

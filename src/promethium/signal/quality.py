@@ -3,7 +3,7 @@ SNR, the amplitude spectrum, and the consistency of the geometry headers.
 
 ::
 
-    from promethium.signal.qc import qc
+    from promethium.signal.quality import qc
 
     report = qc(data)                 # SeismicData, or an array with dt_ms=
     report.summary["n_noisy"], report.noisy          # counts and per-trace flags
