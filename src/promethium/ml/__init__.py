@@ -1,6 +1,162 @@
 """Deep-learning reconstruction and denoising (models, training, inference).
 
-Populated by the machine-learning issue; torch is imported only inside this package, on demand.
+Names are resolved on first use, so ``import promethium.ml`` does not import torch::
+
+    from promethium import ml
+
+    result = ml.train(ml.TrainConfig(steps=2000, output_dir="run"))  # synthetic training
+    model = ml.load_model("run/model.pt")
+    filled = ml.reconstruct(damaged, model)  # live traces kept exactly
+
+Importing the package registers the evaluators ``unet`` and ``dae`` of
+:func:`promethium.signal.evaluation.evaluate` (``params={"unet": {"model": "run/model.pt"}}``), so
+learned and classical methods are compared in one table.
 """
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from promethium.io.data import SeismicData
+    from promethium.ml.data import (
+        MaskGenerator,
+        NormRecord,
+        Patches,
+        augment,
+        extract_patches,
+        normalise,
+        synthetic_batch,
+        synthetic_section,
+    )
+    from promethium.ml.errors import (
+        ArchitectureMismatchError,
+        CheckpointError,
+        ModelError,
+        ModelFormatError,
+        ModelVersionError,
+    )
+    from promethium.ml.infer import reconstruct
+    from promethium.ml.io import load_model, read_sidecar, save_model
+    from promethium.ml.models import ReconstructionModel, build_model, list_models, register_model
+    from promethium.ml.train import DataConfig, TrainConfig, TrainResult, finetune, load_config, train
+
+__all__ = [
+    "ArchitectureMismatchError",
+    "CheckpointError",
+    "DataConfig",
+    "MaskGenerator",
+    "ModelError",
+    "ModelFormatError",
+    "ModelVersionError",
+    "NormRecord",
+    "Patches",
+    "ReconstructionModel",
+    "TrainConfig",
+    "TrainResult",
+    "augment",
+    "build_model",
+    "extract_patches",
+    "finetune",
+    "list_models",
+    "load_config",
+    "load_model",
+    "normalise",
+    "read_sidecar",
+    "reconstruct",
+    "register_model",
+    "save_model",
+    "synthetic_batch",
+    "synthetic_section",
+    "train",
+]
+
+_WHERE: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "MaskGenerator",
+            "NormRecord",
+            "Patches",
+            "augment",
+            "extract_patches",
+            "normalise",
+            "synthetic_batch",
+            "synthetic_section",
+        ],
+        "promethium.ml.data",
+    ),
+    **dict.fromkeys(
+        [
+            "ArchitectureMismatchError",
+            "CheckpointError",
+            "ModelError",
+            "ModelFormatError",
+            "ModelVersionError",
+        ],
+        "promethium.ml.errors",
+    ),
+    "reconstruct": "promethium.ml.infer",
+    **dict.fromkeys(["load_model", "read_sidecar", "save_model"], "promethium.ml.io"),
+    **dict.fromkeys(
+        ["ReconstructionModel", "build_model", "list_models", "register_model"], "promethium.ml.models"
+    ),
+    **dict.fromkeys(
+        ["DataConfig", "TrainConfig", "TrainResult", "finetune", "load_config", "train"],
+        "promethium.ml.train",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'promethium.ml' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def _evaluator(architecture: str) -> Any:
+    """``fn(damaged, params)`` for :func:`promethium.signal.evaluation.evaluate`: ``params["model"]`` is the
+    model file; the other params go to :func:`promethium.ml.infer.reconstruct`."""
+
+    def run(damaged: SeismicData, params: dict[str, Any]) -> SeismicData:
+        from promethium.core.errors import ParameterError
+        from promethium.ml.infer import reconstruct
+        from promethium.ml.io import load_model
+
+        p = dict(params)
+        path = p.pop("model", None)
+        if not path:
+            raise ParameterError(
+                "model",
+                f"the {architecture!r} method needs a trained model file",
+                allowed=f"--param {architecture}.model=PATH.pt",
+            )
+        model = load_model(path, architecture=architecture)
+        allowed = {"device", "batch_size", "overlap", "patch", "seed"}
+        unknown = sorted(set(p) - allowed)
+        if unknown:
+            raise ParameterError(
+                architecture, f"unknown parameters {unknown}", allowed=", ".join(sorted(allowed))
+            )
+        if "patch" in p and p["patch"] is not None:
+            p["patch"] = tuple(int(v) for v in p["patch"])
+        out: SeismicData = reconstruct(damaged, model, **p)
+        return out
+
+    return run
+
+
+def _register_evaluators() -> None:
+    from promethium.signal.evaluation import register_evaluator
+
+    for arch in ("unet", "dae"):
+        register_evaluator(arch, _evaluator(arch))
+
+
+_register_evaluators()

@@ -145,6 +145,12 @@ class Evaluation:
         )
 
 
+def _classical_methods() -> list[str]:
+    from promethium.signal.reconstruction._registry import _MODULES
+
+    return list(_MODULES)
+
+
 def _fmt(x: float | None, digits: int = 2) -> str:
     if x is None:
         return "-"
@@ -197,6 +203,10 @@ def evaluate(
     damaged = ref.replace(np.where(keep[..., None], ref.values, 0.0), trace_mask=keep)
     results: list[MethodResult] = []
     params = params or {}
+    classical = set(_classical_methods())
+    if any(m.strip().lower().replace("-", "_") not in classical | set(_EVALUATORS) for m in methods):
+        # Learned methods register their evaluators when promethium.ml is imported (torch loads lazily).
+        import promethium.ml  # noqa: F401
     for k, name in enumerate(methods):
         if progress is not None:
             progress(name, k, len(methods))

@@ -597,7 +597,7 @@ def _run_ml_reconstruct(data: SeismicData, p: MlReconstructParams, ctx: OpContex
     import promethium.ml as ml
 
     kw = p.model_dump()
-    return ml.reconstruct(data, **kw)  # type: ignore[attr-defined]
+    return ml.reconstruct(data, **kw)
 
 
 def _ml_available() -> bool:

@@ -1,0 +1,194 @@
+"""Inference: fill the missing traces of a section or volume with a trained model.
+
+The data are cut into overlapping (trace, time) windows with the planner of
+:mod:`promethium.signal.reconstruction._windows` (per inline for a volume when the model is 2D), each
+window is normalised by the RMS of its live samples, windows run through the model in batches, and the
+outputs are blended with the planner's sin^2 weights. Recorded (live) traces are then put back exactly
+(data consistency). With ``mc_samples`` > 0 dropout stays on and the spread of that many passes is
+returned as an uncertainty section.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from promethium.core.errors import DataError, ParameterError
+from promethium.io.data import SeismicData
+from promethium.ml.data import normalise
+
+if TYPE_CHECKING:
+    import torch
+
+    from promethium.ml.models.base import ReconstructionModel
+
+__all__ = ["DEFAULT_PATCH", "reconstruct"]
+
+#: inference window (traces, samples) when the model does not record its training patch
+DEFAULT_PATCH = (64, 256)
+
+
+def _as_model(model: ReconstructionModel | str | os.PathLike[str]) -> ReconstructionModel:
+    from promethium.ml.models.base import ReconstructionModel
+
+    if isinstance(model, ReconstructionModel):
+        return model
+    if isinstance(model, str | os.PathLike):
+        from promethium.ml.io import load_model
+
+        return load_model(model)
+    raise ParameterError(
+        "model", f"expected a ReconstructionModel or a model file path, got {type(model).__name__}"
+    )
+
+
+def _enable_dropout(model: torch.nn.Module) -> int:
+    from torch import nn
+
+    n = 0
+    for m in model.modules():
+        if isinstance(m, nn.Dropout | nn.Dropout2d | nn.Dropout3d):
+            m.train()
+            n += 1
+    return n
+
+
+def reconstruct(
+    data: SeismicData | np.ndarray,
+    model: ReconstructionModel | str | os.PathLike[str],
+    *,
+    device: str = "auto",
+    batch_size: int = 32,
+    overlap: float = 0.25,
+    patch: tuple[int, int] | None = None,
+    live: np.ndarray | None = None,
+    dt_ms: float | None = None,
+    mc_samples: int = 0,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> Any:
+    """Fill the missing traces of ``data`` with ``model`` (an instance or a ``.pt`` model file).
+
+    Args:
+        data: a :class:`SeismicData` (its ``trace_mask`` says which traces are live) or a 2D/3D array
+            (with ``live``, default all live, and ``dt_ms``).
+        device: ``auto`` (CUDA, MPS, else CPU), ``cpu``, ``cuda``...
+        batch_size: windows per forward pass.
+        overlap: overlap of neighbouring windows, a fraction of the window (or samples when >= 1).
+        patch: window (traces, samples); default the model's training patch, else :data:`DEFAULT_PATCH`.
+        mc_samples: with > 0, run that many passes with dropout on; the mean is the output and
+            ``(output, uncertainty)`` is returned, ``uncertainty`` the per-sample standard deviation
+            (zero on live traces).
+
+    Returns a :class:`SeismicData` (live traces exactly as recorded, every trace marked live, one history
+    entry), or the tuple above.
+    """
+    import torch
+
+    from promethium.ml.train import resolve_device
+    from promethium.signal.reconstruction._windows import plan_windows
+
+    net = _as_model(model)
+    if isinstance(data, SeismicData):
+        if dt_ms is not None:
+            raise ParameterError("dt_ms", "is taken from the data for SeismicData input; do not pass it")
+        sd = data
+    else:
+        arr = np.asarray(data)
+        if arr.ndim not in (2, 3):
+            raise DataError(
+                f"expected a (trace, time) or (inline, crossline, time) array, got shape {arr.shape}"
+            )
+        sd = SeismicData.from_array(arr, sample_interval=dt_ms or 4.0)
+    values = np.asarray(sd.values, dtype=np.float32)
+    mask = np.asarray(sd.trace_mask if live is None else live, dtype=bool)
+    if mask.shape != values.shape[:-1]:
+        raise DataError(f"live mask has shape {mask.shape}, expected {values.shape[:-1]}")
+    if not mask.any():
+        raise DataError("the data have no live trace; there is nothing to reconstruct from")
+    if not np.isfinite(values[mask]).all():
+        raise DataError("the live traces hold NaN or Inf samples; clean them first")
+    if net.spatial_dims != 2:
+        raise ParameterError(
+            "model", f"{net.architecture} works on {net.spatial_dims}D patches; only 2D is supported"
+        )
+    if batch_size < 1:
+        raise ParameterError("batch_size", f"must be at least 1, got {batch_size}")
+    if mc_samples < 0:
+        raise ParameterError("mc_samples", f"must be >= 0, got {mc_samples}")
+    win = tuple(patch or net.meta.get("patch") or net.meta.get("training", {}).get("patch") or DEFAULT_PATCH)
+    if len(win) != 2 or min(win) < 2:
+        raise ParameterError("patch", f"must be (traces, samples) >= 2, got {win}")
+    clean = np.where(mask[..., None], values, 0.0).astype(np.float32)
+    sections = clean[None] if clean.ndim == 2 else clean
+    smasks = mask[None] if mask.ndim == 1 else mask
+    plan = plan_windows(
+        sections.shape[1:], [int(win[0]), int(win[1])], [overlap, overlap], names=["trace", "time"]
+    )
+    windows = list(plan)
+    weights = [plan.weights(w).astype(np.float32) for w in windows]
+    jobs = [(i, j) for i in range(sections.shape[0]) for j, w in enumerate(windows) if smasks[i, w[0]].any()]
+    dev = resolve_device(device)
+    net = net.to(dev).eval()
+    n_pass = max(1, mc_samples)
+    if mc_samples > 0 and _enable_dropout(net) == 0:
+        raise ParameterError(
+            "mc_samples", f"the {net.architecture} model has no dropout layer to sample with"
+        )
+    acc = np.zeros((n_pass, *sections.shape), dtype=np.float64)
+    wsum = np.zeros(sections.shape, dtype=np.float64)
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        with torch.no_grad():
+            for k in range(0, len(jobs), batch_size):
+                chunk = jobs[k : k + batch_size]
+                x = np.stack([sections[i][windows[j]] for i, j in chunk])
+                m = np.stack([smasks[i, windows[j][0]] for i, j in chunk])
+                xn, rec = normalise(x, m)
+                xt = torch.from_numpy(xn[:, None]).to(dev)
+                mt = torch.from_numpy(m).to(dev)
+                for p in range(n_pass):
+                    try:
+                        y = net(xt, mt)[:, 0].float().cpu().numpy()
+                    except RuntimeError as exc:  # out of memory and the like
+                        raise DataError(f"the model failed on a batch of {xt.shape}: {exc}") from None
+                    y = rec.invert(y)
+                    for (i, j), yi in zip(chunk, y, strict=True):
+                        acc[p, i][windows[j]] += weights[j] * yi
+                for i, j in chunk:
+                    wsum[i][windows[j]] += weights[j]
+                if progress is not None:
+                    progress(min(k + batch_size, len(jobs)), len(jobs))
+    finally:
+        torch.random.set_rng_state(gen_state)
+        net.eval()
+    covered = wsum > 0
+    est = np.where(covered, acc / np.where(covered, wsum, 1.0), 0.0)
+    est = est.reshape((n_pass, *clean.shape))
+    mean = est.mean(axis=0)
+    out = np.where(mask[..., None], values, mean).astype(np.float32)
+    if not np.isfinite(out).all():
+        raise DataError("the model produced NaN or Inf samples")
+    params = {
+        "architecture": net.architecture,
+        "model_args": dict(net.config),
+        "weights_sha256": net.meta.get("weights_sha256"),
+        "model_path": net.meta.get("path"),
+        "patch": list(win),
+        "overlap": overlap,
+        "batch_size": batch_size,
+        "device": str(dev),
+        "mc_samples": mc_samples,
+        "n_filled": int((~mask).sum()),
+    }
+    result = sd.replace(
+        out, trace_mask=np.ones(mask.shape, bool), operation="ml.reconstruct", parameters=params
+    )
+    if mc_samples > 0:
+        std = np.where(mask[..., None], 0.0, est.std(axis=0)).astype(np.float32)
+        return result, sd.replace(std, trace_mask=mask, operation="ml.uncertainty", parameters=params)
+    return result

@@ -1,0 +1,75 @@
+"""A convolutional denoising autoencoder: strided-conv encoder, transposed-conv decoder, no skips.
+
+The bottleneck forces the output onto coherent structure, so the model removes incoherent noise and
+fills missing traces at the cost of fine detail; it is the lighter baseline to the U-Net.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from promethium.core.errors import ParameterError
+from promethium.ml.models.base import ReconstructionModel, register_model
+
+__all__ = ["DenoisingAutoencoder"]
+
+
+@register_model("dae")
+class DenoisingAutoencoder(ReconstructionModel):
+    """Denoising autoencoder for 2D patches.
+
+    Args:
+        base_channels: channels after the first down-sampling (doubled at every level).
+        depth: number of stride-2 down-sampling steps.
+        dropout: channel dropout in the decoder (enables MC-dropout uncertainty).
+        missing_weight: extra loss weight of the missing traces.
+    """
+
+    def __init__(
+        self, base_channels: int = 16, depth: int = 2, dropout: float = 0.0, missing_weight: float = 1.0
+    ) -> None:
+        if not 1 <= int(depth) <= 5:
+            raise ParameterError("depth", f"must be 1..5, got {depth}")
+        if not 2 <= int(base_channels) <= 256:
+            raise ParameterError("base_channels", f"must be 2..256, got {base_channels}")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ParameterError("dropout", f"must be in [0, 1), got {dropout}")
+        super().__init__(
+            base_channels=int(base_channels),
+            depth=int(depth),
+            dropout=float(dropout),
+            missing_weight=float(missing_weight),
+        )
+        self.depth = int(depth)
+        chans = [int(base_channels) * 2**i for i in range(self.depth)]
+        enc: list[nn.Module] = []
+        c_prev = 2
+        for c in chans:
+            enc += [
+                nn.Conv2d(c_prev, c, 3, stride=2, padding=1),
+                nn.GroupNorm(min(8, c), c),
+                nn.LeakyReLU(0.1),
+            ]
+            c_prev = c
+        self.encoder = nn.Sequential(*enc)
+        dec: list[nn.Module] = []
+        for c in [*chans[-2::-1], chans[0]]:
+            dec += [nn.ConvTranspose2d(c_prev, c, 2, stride=2), nn.GroupNorm(min(8, c), c), nn.LeakyReLU(0.1)]
+            if dropout > 0:
+                dec.append(nn.Dropout2d(float(dropout)))
+            c_prev = c
+        self.decoder = nn.Sequential(*dec)
+        self.head = nn.Conv2d(c_prev + 2, 1, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Fill ``x`` ``(batch, 1, traces, samples)`` given the live-trace ``mask`` ``(batch, traces)``."""
+        m = self.check_input(x, mask)
+        n_tr, n_t = x.shape[-2], x.shape[-1]
+        step = 2**self.depth
+        xm = x * m
+        inp = torch.cat([xm, m.expand_as(x)], dim=1)
+        h = F.pad(inp, (0, (-n_t) % step, 0, (-n_tr) % step))
+        h = self.decoder(self.encoder(h))[..., :n_tr, :n_t]
+        return self.head(torch.cat([h, inp], dim=1))

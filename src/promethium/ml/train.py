@@ -1,0 +1,574 @@
+"""Training: :class:`TrainConfig`, :func:`train` (supervised, on synthetic data or a survey) and
+:func:`finetune` (self-supervised, on the user's own data).
+
+Every batch is drawn from ``numpy.random.default_rng([seed, step])`` and torch's generator is re-seeded
+from ``(seed, step)`` before every step, so a run is deterministic for its seed and a resumed run equals
+the uninterrupted one. The output folder holds:
+
+- ``checkpoint.pt``: model, optimiser, best weights and log, written every ``checkpoint_every`` steps and
+  at the end (read back with ``torch.load(weights_only=True)``);
+- ``model.pt`` + ``model.json``: the best weights (lowest validation loss), see :mod:`promethium.ml.io`;
+- ``metrics.csv`` / ``metrics.json``: one row per validation; ``loss.png``: the loss curves.
+
+Mixed precision (bfloat16 autocast) is used on CUDA when ``amp`` is on; CPU runs stay in float32.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from promethium.core.errors import ConfigurationError, DataError, ParameterError
+from promethium.io.data import SeismicData
+from promethium.ml.data import (
+    EVENT_KINDS,
+    MASK_KINDS,
+    MaskGenerator,
+    Patches,
+    augment,
+    extract_patches,
+    normalise,
+    synthetic_batch,
+)
+from promethium.ml.errors import CheckpointError
+
+if TYPE_CHECKING:
+    import torch
+
+    from promethium.ml.models.base import ReconstructionModel
+
+__all__ = [
+    "DataConfig",
+    "TrainConfig",
+    "TrainResult",
+    "finetune",
+    "load_config",
+    "resolve_device",
+    "train",
+]
+
+ProgressFn = Callable[[int, int, dict[str, float]], None]
+CHECKPOINT_FORMAT = "promethium-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+class DataConfig(BaseModel):
+    """Where training patches come from and how they are damaged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: ``"synthetic"`` or the path of a complete survey read with :func:`promethium.io.read`
+    source: str = "synthetic"
+    kinds: list[str] = Field(default_factory=lambda: list(EVENT_KINDS))
+    frequency: tuple[float, float] = (12.0, 40.0)
+    max_dip: float = Field(default=1.5, gt=0, le=8)
+    noise: tuple[float, float] = (0.0, 0.1)
+    erratic: float = Field(default=0.0, ge=0, le=1)
+    #: train to output the noise-free section (``clean``, synthetic only) or the recorded one
+    target: Literal["clean", "noisy"] = "clean"
+    masks: list[str] = Field(default_factory=lambda: list(MASK_KINDS))
+    mask_fraction: tuple[float, float] = (0.2, 0.6)
+    augment: bool = True
+    dt_ms: float = Field(default=4.0, gt=0)
+
+
+class TrainConfig(BaseModel):
+    """Everything a training run depends on (written into the model's sidecar)."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    model: str = "unet"
+    model_args: dict[str, Any] = Field(default_factory=dict)
+    seed: int = Field(default=0, ge=0, lt=2**31)
+    steps: int = Field(default=1000, ge=1)
+    batch_size: int = Field(default=16, ge=1)
+    patch: tuple[int, int] = (32, 64)
+    lr: float = Field(default=1e-3, gt=0)
+    weight_decay: float = Field(default=1e-4, ge=0)
+    schedule: Literal["cosine", "step", "constant"] = "cosine"
+    warmup: int = Field(default=0, ge=0)
+    lr_step: int = Field(default=1000, ge=1)
+    lr_gamma: float = Field(default=0.5, gt=0, le=1)
+    grad_clip: float | None = Field(default=1.0, gt=0)
+    val_every: int = Field(default=50, ge=1)
+    val_batches: int = Field(default=2, ge=1)
+    #: stop after this many validations without an improvement of ``min_delta`` (None: never)
+    patience: int | None = Field(default=None, ge=1)
+    min_delta: float = Field(default=0.0, ge=0)
+    checkpoint_every: int = Field(default=100, ge=1)
+    output_dir: str | None = None
+    resume: bool = False
+    device: str = "auto"
+    amp: bool = True
+    data: DataConfig = Field(default_factory=lambda: DataConfig())
+
+    @field_validator("patch")
+    @classmethod
+    def _check_patch(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] < 4 or v[1] < 8:
+            raise ValueError(f"patch {v} must be at least (4 traces, 8 samples)")
+        return v
+
+    def identity(self) -> dict[str, Any]:
+        """The fields a resumed run must share with the checkpoint."""
+        d = self.model_dump(mode="json")
+        for key in ("steps", "resume", "output_dir", "device", "checkpoint_every", "patience"):
+            d.pop(key)
+        return d
+
+
+def load_config(path: str | os.PathLike[str]) -> TrainConfig:
+    """A :class:`TrainConfig` from a YAML or JSON file; :class:`ConfigurationError` naming what is wrong."""
+    import yaml
+
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"{p}: cannot read the training configuration: {exc}") from None
+    return _validate_config(raw or {}, str(p))
+
+
+def _validate_config(raw: Any, where: str) -> TrainConfig:
+    try:
+        return TrainConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"{where}: invalid training configuration: {problems}") from None
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto``: CUDA when available, else Apple MPS, else CPU; :class:`ParameterError` when unavailable."""
+    import torch
+
+    name = device.strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ParameterError(
+            "device", f"unknown device {device!r}", allowed="auto, cpu, cuda, cuda:N, mps"
+        ) from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ParameterError("device", "CUDA was asked for but is not available", allowed="auto, cpu")
+    return dev
+
+
+# ------------------------------------------------------------------------------------------ batches
+@dataclass
+class _Batch:
+    inp: np.ndarray  # (b, tr, t) masked, normalised
+    target: np.ndarray  # (b, tr, t) normalised like inp
+    keep: np.ndarray  # (b, tr) traces given to the model
+    weight: np.ndarray  # (b, tr) 1 where the target is known
+
+
+class _Source:
+    """Draws batches: synthetic sections, or patches of a survey (targets known only on live traces)."""
+
+    def __init__(self, cfg: DataConfig, patch: tuple[int, int], patches: Patches | None) -> None:
+        self.cfg = cfg
+        self.patch = patch
+        self.patches = patches
+        self.masks = MaskGenerator(kinds=tuple(cfg.masks), fraction=tuple(cfg.mask_fraction))  # type: ignore[arg-type]
+
+    def batch(self, rng: np.random.Generator, n: int) -> _Batch:
+        cfg = self.cfg
+        if self.patches is None:
+            clean, noisy = synthetic_batch(
+                n,
+                self.patch,
+                rng,
+                dt_ms=cfg.dt_ms,
+                kinds=tuple(cfg.kinds),
+                frequency=cfg.frequency,
+                max_dip=cfg.max_dip,
+                noise=cfg.noise,
+                erratic=cfg.erratic,
+            )
+            live = np.ones(clean.shape[:2], dtype=bool)
+            target = clean if cfg.target == "clean" else noisy
+            arrays = [noisy, target]
+        else:
+            idx = rng.integers(0, len(self.patches), size=n)
+            arrays = [self.patches.values[idx]]
+            live = self.patches.live[idx]
+        if cfg.augment:
+            arrays, live = augment(arrays, live, rng)
+        recorded, target = arrays[0], arrays[-1]
+        keep = np.stack([self.masks((recorded.shape[1],), rng, base=live[b]) for b in range(n)])
+        inp = np.where(keep[..., None], recorded, 0.0).astype(np.float32)
+        inp_n, rec = normalise(inp, keep)
+        target_n = (target / rec.scale[:, None, None]).astype(np.float32)
+        return _Batch(inp_n, target_n, keep, live.astype(np.float32))
+
+
+def _tensors(b: _Batch, device: torch.device) -> tuple[torch.Tensor, ...]:
+    import torch
+
+    return (
+        torch.from_numpy(b.inp[:, None]).to(device),
+        torch.from_numpy(b.target[:, None]).to(device),
+        torch.from_numpy(b.keep).to(device),
+        torch.from_numpy(b.weight).to(device),
+    )
+
+
+def _snr_missing_db(pred: np.ndarray, b: _Batch) -> float:
+    hidden = (~b.keep & (b.weight > 0))[..., None]
+    err = float(((pred - b.target) ** 2 * hidden).sum())
+    sig = float((b.target**2 * hidden).sum())
+    if sig <= 0:
+        return float("nan")
+    return 10 * math.log10(sig / max(err, 1e-30))
+
+
+# ------------------------------------------------------------------------------------------ training
+@dataclass
+class TrainResult:
+    """The outcome of :func:`train`: the model with its best weights, the log and where files went."""
+
+    model: ReconstructionModel
+    history: list[dict[str, float]]
+    steps_done: int
+    best_step: int
+    best_val_loss: float
+    stopped_early: bool
+    interrupted: bool = False
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def _lr_factor(cfg: TrainConfig) -> Callable[[int], float]:
+    def f(step: int) -> float:
+        warm = min(1.0, (step + 1) / cfg.warmup) if cfg.warmup else 1.0
+        if cfg.schedule == "cosine":
+            return warm * 0.5 * (1.0 + math.cos(math.pi * min(step, cfg.steps) / cfg.steps))
+        if cfg.schedule == "step":
+            return warm * cfg.lr_gamma ** (step // cfg.lr_step)
+        return warm
+
+    return f
+
+
+def _survey_patches(cfg: TrainConfig, data: SeismicData | None) -> Patches | None:
+    if data is None and cfg.data.source == "synthetic":
+        return None
+    if data is None:
+        from promethium.io import read
+
+        data = read(cfg.data.source)
+    return extract_patches(data, cfg.patch, overlap=0.5)
+
+
+def _write_logs(history: list[dict[str, float]], out: Path) -> dict[str, str]:
+    files: dict[str, str] = {}
+    if not history:
+        return files
+    keys = list(history[0])
+    with (out / "metrics.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(history)
+    (out / "metrics.json").write_text(
+        json.dumps(
+            [
+                {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+                for row in history
+            ],
+            indent=1,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    files["metrics_csv"] = str(out / "metrics.csv")
+    files["metrics_json"] = str(out / "metrics.json")
+    return files
+
+
+def plot_history(history: Sequence[dict[str, float]], path: str | os.PathLike[str]) -> str:
+    """Draw the training and validation loss curves (log scale) to ``path`` (PNG)."""
+    from promethium.plotting import _new_figure
+
+    fig = _new_figure((6.0, 3.5))
+    ax = fig.add_subplot(1, 1, 1)
+    steps = [r["step"] for r in history]
+    ax.plot(steps, [r["train_loss"] for r in history], label="train")
+    ax.plot(steps, [r["val_loss"] for r in history], label="validation")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (normalised MSE)")
+    ax.legend()
+    fig.savefig(os.fspath(path), dpi=100)
+    return os.fspath(path)
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    import torch
+
+    tmp = path.with_suffix(".pt.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path: Path, cfg: TrainConfig) -> dict[str, Any]:
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: cannot read the checkpoint (corrupted file?): {exc}") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not a Promethium training checkpoint")
+    if int(state.get("version", 0)) > CHECKPOINT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {state['version']} is newer than this library's")
+    if json.loads(state["identity"]) != cfg.identity():
+        raise CheckpointError(
+            f"{path}: the checkpoint was written by another configuration (model, data, seed or optimiser "
+            "differ); use another output_dir or resume=False"
+        )
+    return state
+
+
+def train(
+    config: TrainConfig | dict[str, Any],
+    *,
+    data: SeismicData | None = None,
+    progress: ProgressFn | None = None,
+    stop_after: int | None = None,
+) -> TrainResult:
+    """Train a model as ``config`` says; see the module docstring for the files written.
+
+    ``data`` (a complete survey) replaces ``config.data.source``. ``progress(step, total, metrics)`` is
+    called after every step. ``stop_after`` ends the run after that step as an interruption would (a
+    checkpoint is written), so that ``resume=True`` can continue it.
+    """
+    import torch
+
+    from promethium.ml.io import save_model
+    from promethium.ml.models import build_model
+
+    cfg = config if isinstance(config, TrainConfig) else _validate_config(config, "config")
+    device = resolve_device(cfg.device)
+    out = Path(cfg.output_dir) if cfg.output_dir else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    source = _Source(cfg.data, cfg.patch, _survey_patches(cfg, data))
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model, **cfg.model_args).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(cfg))
+    use_amp = cfg.amp and device.type == "cuda"
+    val = [
+        source.batch(np.random.default_rng([cfg.seed, 2**31 + k]), cfg.batch_size)
+        for k in range(cfg.val_batches)
+    ]
+    history: list[dict[str, float]] = []
+    best_val, best_step, bad = math.inf, 0, 0
+    best_state: dict[str, torch.Tensor] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    start = 0
+    resumed_running: list[float] = []
+    ckpt = out / "checkpoint.pt" if out is not None else None
+    if cfg.resume and ckpt is not None and ckpt.exists():
+        st = _load_checkpoint(ckpt, cfg)
+        try:
+            model.load_state_dict(st["model"])
+            opt.load_state_dict(st["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise CheckpointError(f"{ckpt}: the checkpoint does not fit the model: {exc}") from None
+        start = int(st["step"])
+        sched.last_epoch = start  # the optimiser state already holds the learning rate of step ``start``
+        history = json.loads(st["history"])
+        best_val, best_step, bad = float(st["best_val"]), int(st["best_step"]), int(st["bad"])
+        best_state = st["best_model"]
+        resumed_running = [float(v) for v in json.loads(st.get("running", "[]"))]
+
+    def checkpoint(step: int) -> None:
+        if ckpt is None:
+            return
+        _save_checkpoint(
+            ckpt,
+            {
+                "format": CHECKPOINT_FORMAT,
+                "version": CHECKPOINT_VERSION,
+                "identity": json.dumps(cfg.identity()),
+                "step": step,
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "best_model": best_state,
+                "best_val": best_val,
+                "best_step": best_step,
+                "bad": bad,
+                "history": json.dumps(history),
+                "running": json.dumps(running),
+            },
+        )
+
+    def validate() -> tuple[float, float]:
+        model.eval()
+        losses, snrs = [], []
+        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            for b in val:
+                inp, tgt, keep, w = _tensors(b, device)
+                pred = model(inp, keep)
+                losses.append(float(model.loss(pred.float(), tgt, keep, w)))
+                snrs.append(_snr_missing_db(pred.float().cpu().numpy()[:, 0], b))
+        model.train()
+        return float(np.mean(losses)), float(np.nanmean(snrs)) if np.isfinite(snrs).any() else float("nan")
+
+    model.train()
+    running: list[float] = resumed_running
+    t0 = time.perf_counter()
+    stopped_early = interrupted = False
+    step = start
+    while step < cfg.steps:
+        torch.manual_seed(cfg.seed * 1_000_003 + step)
+        b = source.batch(np.random.default_rng([cfg.seed, step]), cfg.batch_size)
+        inp, tgt, keep, w = _tensors(b, device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            pred = model(inp, keep)
+        loss = model.loss(pred.float(), tgt, keep, w)
+        if not torch.isfinite(loss):
+            raise DataError(f"training diverged at step {step} (loss {float(loss)}); lower lr")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        sched.step()
+        step += 1
+        running.append(float(loss.detach()))
+        metrics = {"loss": running[-1], "lr": opt.param_groups[0]["lr"]}
+        if step % cfg.val_every == 0 or step == cfg.steps:
+            vl, vs = validate()
+            history.append(
+                {
+                    "step": step,
+                    "lr": metrics["lr"],
+                    "train_loss": float(np.mean(running)),
+                    "val_loss": vl,
+                    "val_snr_missing_db": vs,
+                    "time_s": time.perf_counter() - t0,
+                }
+            )
+            running = []
+            metrics.update(val_loss=vl, val_snr_missing_db=vs)
+            if vl < best_val - cfg.min_delta:
+                best_val, best_step, bad = vl, step, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                bad += 1
+            if out is not None:
+                _write_logs(history, out)
+        if progress is not None:
+            progress(step, cfg.steps, metrics)
+        if cfg.patience is not None and bad >= cfg.patience:
+            stopped_early = True
+            break
+        if step % cfg.checkpoint_every == 0 or (stop_after is not None and step >= stop_after):
+            checkpoint(step)
+        if stop_after is not None and step >= stop_after and step < cfg.steps:
+            interrupted = True
+            break
+    if not interrupted:
+        checkpoint(step)
+    files: dict[str, str] = {}
+    if ckpt is not None:
+        files["checkpoint"] = str(ckpt)
+    if not interrupted:
+        model.load_state_dict(best_state)
+    model.eval()
+    final = history[-1] if history else {}
+    model.meta = {
+        "training": {**cfg.model_dump(mode="json"), "steps_done": step, "best_step": best_step},
+        "metrics": {
+            "best_val_loss": best_val if math.isfinite(best_val) else None,
+            **{k: v for k, v in final.items() if k != "step"},
+        },
+        "patch": list(cfg.patch),
+    }
+    if out is not None and not interrupted:
+        files.update(_write_logs(history, out))
+        files["model"] = str(save_model(model, out / "model.pt"))
+        if history:
+            files["loss_png"] = plot_history(history, out / "loss.png")
+    return TrainResult(
+        model=model,
+        history=history,
+        steps_done=step,
+        best_step=best_step,
+        best_val_loss=best_val,
+        stopped_early=stopped_early,
+        interrupted=interrupted,
+        files=files,
+    )
+
+
+# ------------------------------------------------------------------------------------------ fine-tuning
+def finetune(
+    model: ReconstructionModel,
+    data: SeismicData | np.ndarray,
+    steps: int = 200,
+    *,
+    batch_size: int = 8,
+    patch: tuple[int, int] | None = None,
+    lr: float = 1e-4,
+    seed: int = 0,
+    masks: Sequence[str] = MASK_KINDS,
+    mask_fraction: tuple[float, float] = (0.1, 0.4),
+    device: str = "auto",
+    progress: ProgressFn | None = None,
+) -> ReconstructionModel:
+    """Self-supervised fine-tuning on the user's data: hide live traces, learn to restore them.
+
+    Patches of ``data`` carry its trace mask; each step hides some of their live traces with a random
+    mask and scores the model on every live trace (dead traces have no target and weigh 0). Changes
+    ``model`` in place and returns it (in eval mode) with the losses in ``model.meta["finetune"]``.
+    """
+    import torch
+
+    if steps < 1:
+        raise ParameterError("steps", f"must be at least 1, got {steps}")
+    if patch is None:
+        mp = model.meta.get("patch") or (32, 64)
+        patch = (int(mp[0]), int(mp[1]))
+    patches = extract_patches(data, patch, overlap=0.5)
+    if patches.live.sum(axis=1).max() < 2:
+        raise DataError("fine-tuning needs patches with at least two live traces")
+    cfg = DataConfig(masks=list(masks), mask_fraction=mask_fraction)
+    source = _Source(cfg, patch, patches)
+    dev = resolve_device(device)
+    model.to(dev).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    losses: list[float] = []
+    for step in range(steps):
+        torch.manual_seed(seed * 1_000_003 + step)
+        b = source.batch(np.random.default_rng([seed, 7, step]), batch_size)
+        inp, tgt, keep, w = _tensors(b, dev)
+        loss = model.loss(model(inp, keep), tgt, keep, w)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(float(loss.detach()))
+        if progress is not None:
+            progress(step + 1, steps, {"loss": losses[-1]})
+    model.eval()
+    model.meta.setdefault("finetune", []).append({"steps": steps, "lr": lr, "seed": seed, "losses": losses})
+    return model

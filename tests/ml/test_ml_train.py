@@ -1,0 +1,186 @@
+"""Tests of training: determinism, resume, logs, early stopping, configs, checkpoints, fine-tuning."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from promethium.core.errors import ConfigurationError, DataError, ParameterError  # noqa: E402
+from promethium.ml.errors import CheckpointError  # noqa: E402
+from promethium.ml.io import load_model, read_sidecar  # noqa: E402
+from promethium.ml.models import build_model  # noqa: E402
+from promethium.ml.train import TrainConfig, finetune, load_config, resolve_device, train  # noqa: E402
+from promethium.synthetic import make_survey  # noqa: E402
+
+TINY: dict[str, Any] = {
+    "model_args": {"base_channels": 4, "depth": 2},
+    "batch_size": 2,
+    "patch": (16, 32),
+    "val_batches": 1,
+    "device": "cpu",
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread() -> Iterator[None]:
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _cfg(**kw: Any) -> TrainConfig:
+    return TrainConfig(**{**TINY, **kw})
+
+
+def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_same_seed_same_weights_other_seed_differs() -> None:
+    a = train(_cfg(steps=3, val_every=3, seed=5))
+    b = train(_cfg(steps=3, val_every=3, seed=5))
+    c = train(_cfg(steps=3, val_every=3, seed=6))
+    assert _same_weights(a.model, b.model)
+    assert not _same_weights(a.model, c.model)
+    assert a.history[0]["val_loss"] == b.history[0]["val_loss"]
+
+
+def test_resume_equals_uninterrupted_and_writes_files(tmp_path: Path) -> None:
+    cfg = {"steps": 4, "val_every": 2, "checkpoint_every": 1, "schedule": "cosine", "warmup": 1}
+    full = train(_cfg(output_dir=str(tmp_path / "full"), **cfg))
+    part = train(_cfg(output_dir=str(tmp_path / "part"), **cfg), stop_after=3)
+    assert part.interrupted
+    assert part.steps_done == 3
+    assert not (tmp_path / "part" / "model.pt").exists()
+    resumed = train(_cfg(output_dir=str(tmp_path / "part"), resume=True, **cfg))
+    assert resumed.steps_done == 4
+    assert _same_weights(full.model, resumed.model)
+    strip = [{k: v for k, v in r.items() if k != "time_s"} for r in full.history]
+    assert strip == [{k: v for k, v in r.items() if k != "time_s"} for r in resumed.history]
+    out = tmp_path / "full"
+    for name in ("checkpoint.pt", "model.pt", "model.json", "metrics.csv", "metrics.json", "loss.png"):
+        assert (out / name).is_file(), name
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    assert [int(r["step"]) for r in rows] == [2, 4]
+    assert set(rows[0]) >= {"step", "lr", "train_loss", "val_loss", "val_snr_missing_db"}
+    assert len(json.loads((out / "metrics.json").read_text())) == 2
+    assert (out / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    meta = read_sidecar(out / "model.pt")
+    assert meta["training"]["seed"] == 0
+    assert meta["training"]["patch"] == [16, 32]
+    assert "best_val_loss" in meta["metrics"]
+    model = load_model(out / "model.pt")
+    assert model.meta["training"]["steps_done"] == 4
+
+
+def test_resume_with_other_config_refused(tmp_path: Path) -> None:
+    train(_cfg(steps=1, val_every=1, output_dir=str(tmp_path)))
+    with pytest.raises(CheckpointError, match="another configuration"):
+        train(_cfg(steps=2, val_every=1, output_dir=str(tmp_path), resume=True, seed=9))
+
+
+def test_corrupted_checkpoint(tmp_path: Path) -> None:
+    (tmp_path / "checkpoint.pt").write_bytes(b"garbage" * 10)
+    with pytest.raises(CheckpointError, match="corrupted"):
+        train(_cfg(steps=1, output_dir=str(tmp_path), resume=True))
+
+
+def test_early_stopping() -> None:
+    res = train(_cfg(steps=50, val_every=1, patience=2, min_delta=1e6, lr=1e-6))
+    assert res.stopped_early
+    assert res.steps_done == 3  # first validation sets the best, two more without improvement
+    assert res.best_step == 1
+
+
+def test_step_schedule_lr() -> None:
+    seen: list[float] = []
+    train(
+        _cfg(steps=4, val_every=4, schedule="step", lr_step=2, lr_gamma=0.5, lr=1e-3),
+        progress=lambda step, total, m: seen.append(m["lr"]),
+    )
+    assert seen == pytest.approx([1e-3, 5e-4, 5e-4, 2.5e-4])
+
+
+def test_invalid_configs(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="steps"):
+        train({"steps": 0})
+    with pytest.raises(ConfigurationError, match="unknown_field"):
+        train({"unknown_field": 1})
+    path = tmp_path / "c.yaml"
+    path.write_text("steps: 5\nmodel_args: {base_channels: 4}\ndata: {noise: [0.0, 0.3]}\n")
+    cfg = load_config(path)
+    assert cfg.steps == 5
+    assert cfg.data.noise == (0.0, 0.3)
+    path.write_text("patch: [2, 2]\n")
+    with pytest.raises(ConfigurationError, match="patch"):
+        load_config(path)
+    with pytest.raises(ConfigurationError, match="cannot read"):
+        load_config(tmp_path / "absent.yaml")
+    with pytest.raises(ParameterError, match="model"):
+        train(_cfg(model="nope"))
+
+
+def test_device_resolution() -> None:
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(ParameterError, match="CUDA"):
+            resolve_device("cuda")
+    with pytest.raises(ParameterError):
+        resolve_device("tpu-ish")
+
+
+def test_train_on_a_survey_masks_dead_traces() -> None:
+    data = make_survey("2d", n_traces=40, n_samples=64, seed=1)
+    mask = np.ones(40, bool)
+    mask[::5] = False
+    res = train(_cfg(steps=2, val_every=2), data=data.replace(trace_mask=mask))
+    assert np.isfinite(res.best_val_loss)
+
+
+def test_finetune_self_supervised() -> None:
+    data = make_survey("2d", n_traces=40, n_samples=64, seed=2)
+    mask = np.ones(40, bool)
+    mask[10:14] = False
+    damaged = data.replace(np.where(mask[:, None], data.values, 0), trace_mask=mask)
+    torch.manual_seed(0)
+    model = build_model("unet", base_channels=4, depth=2)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    out = finetune(model, damaged, steps=2, batch_size=2, patch=(16, 32), device="cpu", lr=1e-3)
+    assert out is model
+    assert not model.training
+    assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert len(model.meta["finetune"][0]["losses"]) == 2
+    with pytest.raises(DataError):
+        finetune(model, damaged.replace(trace_mask=np.zeros(40, bool)), steps=1, patch=(16, 32))
+    with pytest.raises(ParameterError):
+        finetune(model, damaged, steps=0)
+
+
+def test_train_command(tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from promethium.ml.cli import train_cmd
+
+    app = typer.Typer()
+    app.command()(train_cmd)
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(
+        "model_args: {base_channels: 4, depth: 1}\nbatch_size: 2\npatch: [16, 32]\nval_every: 1\n"
+        "val_batches: 1\ndevice: cpu\n"
+    )
+    res = CliRunner().invoke(app, [str(cfg), "--output", str(tmp_path / "run"), "--steps", "2"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "run" / "model.pt").is_file()
+    assert json.loads((tmp_path / "run" / "model.json").read_text())["training"]["steps"] == 2
