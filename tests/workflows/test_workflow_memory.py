@@ -4,6 +4,7 @@ non-finite samples are still found wherever they are, and the peak stays near on
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
@@ -158,3 +159,36 @@ def test_peak_memory_about_one_output(name: str) -> None:
     assert out.dtype == np.float32
     # Before blocks: agc 12x, mute 11x, gain 6x, taper 5x the input on top of it.
     assert peak < x.nbytes + 16 * _base.BLOCK_BYTES, f"{name}: peak {peak / 1e6:.1f} MB"
+
+
+def test_segy_output_carries_provenance_in_extended_textual_headers(tmp_path: Any) -> None:
+    from promethium import io as pio
+    from promethium.synthetic import make_survey
+    from promethium.workflows import read_provenance, run_pipeline
+    from promethium.workflows.provenance import SEGY_STANZA, provenance_from_segy_text, segy_text_blocks
+
+    src = tmp_path / "in.sgy"
+    pio.write(make_survey("2d", n_traces=40, n_samples=120, seed=0), str(src))
+    out = tmp_path / "out.sgy"
+    spec = {"steps": [{"name": "agc", "op": "agc", "params": {"window_ms": 100.0}}]}
+    result = run_pipeline(spec, input=str(src), output=str(out), checksums=True)
+    back = pio.read(str(out))
+    texts = back.attrs["extended_textual_headers"]
+    assert texts[0].startswith(SEGY_STANZA)
+    assert texts[-1].startswith("((SEG: EndText))")
+    assert all(len(t) == 3200 for t in texts)
+    prov = provenance_from_segy_text(texts)
+    expected = json.loads(json.dumps(result.provenance, default=str))
+    assert prov is not None
+    assert {k: v for k, v in prov.items() if k != "seconds"} == {
+        k: v
+        for k, v in expected.items()
+        if k != "seconds"  # the run's total is set after the write
+    }
+    assert prov["steps"][0]["op"] == "agc"
+    assert read_provenance(str(out))["steps"] == prov["steps"]  # the JSON sidecar stays
+    # Rewriting replaces the earlier provenance instead of piling it up; other headers stay.
+    again = segy_text_blocks({"x": "y " * 3000}, ["other header".ljust(3200), *texts])
+    assert again[0].startswith("other header")
+    assert provenance_from_segy_text(again) == {"x": "y " * 3000}
+    assert sum(t.startswith("((SEG: EndText))") for t in again) == 1

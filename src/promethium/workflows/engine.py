@@ -27,6 +27,7 @@ import contextlib
 import logging
 import math
 import os
+import sys
 import time
 import warnings
 from collections.abc import Iterator, Mapping
@@ -40,7 +41,7 @@ from promethium.core.errors import OutputExistsError, ParameterError, Promethium
 from promethium.io.data import SeismicData
 from promethium.workflows.context import CancelToken, InputInfo, OpContext, ProgressCallback, ProgressEvent
 from promethium.workflows.errors import Cancelled, SpecError, SpecIssue, StepError
-from promethium.workflows.provenance import Checksum, now, software_versions, write_sidecar
+from promethium.workflows.provenance import Checksum, now, segy_text_blocks, software_versions, write_sidecar
 from promethium.workflows.spec import Pipeline, ResolvedStep, load_pipeline
 
 __all__ = ["RunResult", "StepRecord", "plan_run", "run_pipeline"]
@@ -503,11 +504,13 @@ def _run_memory(
         reference = pio.read(plan.reference)
     prog.check()
     prog.emit(1 / units, None, "input read")
-    keep["input"] = data
+    if plan.report is not None:
+        keep["input"] = data  # for the report's before/after figures; otherwise freed after step 1
     keep["reference"] = reference
     shared = OpContext(step="", reference=reference)
     shared.artifacts["__input_mask__"] = data.trace_mask
     current = data
+    del data
     for i, (step, rec) in enumerate(zip(pipeline.steps, result.steps, strict=True)):
         prog.check(step.name)
         lo, hi = (i + 1) / units, (i + 2) / units
@@ -537,7 +540,15 @@ def _run_memory(
     result.provenance = _provenance(pipeline, plan, result, sums, started, t_start)
     if plan.output is not None:
         prog.emit((units - 1) / units, None, f"writing {plan.output}")
-        out = current.replace(attrs={"provenance": result.provenance})
+        attrs: dict[str, Any] = {"provenance": result.provenance}
+        if plan.output_format == "segy":
+            # SEG-Y keeps no attributes: the provenance also goes into extended textual headers.
+            existing = list(current.attrs.get("extended_textual_headers", []) or [])
+            attrs["extended_textual_headers"] = segy_text_blocks(result.provenance, existing)
+            info = dict(current.attrs.get("format_info", {}) or {})
+            info.pop("extended_text_encodings", None)  # the new blocks take the main header's encoding
+            attrs["format_info"] = info
+        out = current.replace(attrs=attrs)
         pio.write(out, plan.output, plan.output_format, overwrite=base["overwrite"])
         result.sidecar = write_sidecar(plan.output, result.provenance)
 
@@ -567,6 +578,29 @@ def _chunk_traces(pipeline: Pipeline, plan: _Plan, halo_align: int) -> int:
         if both <= 2 * chunk:
             unit = both
     return max(unit, (chunk // unit) * unit)
+
+
+def _release_free_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc ``malloc_trim``; nothing elsewhere).
+
+    The chunks' temporaries are freed, but glibc keeps freed heap memory for reuse, and the pattern
+    of a streamed run (large blocks of varying sizes, chunk after chunk) fragments the heap: without
+    this, RSS creeps up over hundreds of chunks although the live memory stays flat."""
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        _MALLOC_TRIM = False
+        with contextlib.suppress(Exception):
+            import ctypes
+            import ctypes.util
+
+            name = ctypes.util.find_library("c")
+            if name and sys.platform.startswith("linux"):
+                _MALLOC_TRIM = ctypes.CDLL(name).malloc_trim
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM: Any = None
 
 
 def _run_stream(
@@ -626,7 +660,8 @@ def _run_stream(
                 lo, hi = max(0, start - halo), min(n, stop + halo)
                 block = f.read(slice(lo, hi))
                 centre = slice(start - lo, stop - lo)
-                raw = block if k == mid else None
+                # The middle chunk, before and after, is kept for the report's figures (only then).
+                raw = block if k == mid and plan.report is not None else None
                 for i, (step, rec) in enumerate(zip(pipeline.steps, result.steps, strict=True)):
                     prog.check(step.name)
                     f0 = (k + i / len(pipeline.steps)) / n_chunks
@@ -673,6 +708,9 @@ def _run_stream(
                     keep["preview"] = (start, stop)
                 if plan.output is not None:
                     writer_for("__output__", plan.output, out).write_chunk(start, out)
+                # Release this chunk before the next is read: two chunks never live at once.
+                del block, out, raw
+                _release_free_memory()
                 prog.emit(
                     0.98 * (k + 1) / n_chunks,
                     None,

@@ -19,7 +19,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Checksum", "read_provenance", "sidecar_path", "software_versions", "write_sidecar"]
+__all__ = [
+    "SEGY_STANZA",
+    "Checksum",
+    "provenance_from_segy_text",
+    "read_provenance",
+    "segy_text_blocks",
+    "sidecar_path",
+    "software_versions",
+    "write_sidecar",
+]
 
 _BLOCK = 8 * 1024 * 1024
 _PACKAGES = ("numpy", "scipy", "xarray", "zarr", "numcodecs", "pydantic", "segyio", "obspy", "numba", "torch")
@@ -139,3 +148,41 @@ def read_provenance(output: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(prov, dict):
         raise KeyError(f"{output}: no provenance recorded")
     return prov
+
+
+#: First line of every SEG-Y extended textual header block that carries a run's provenance.
+SEGY_STANZA = "((Promethium: Provenance ver 1.0))"
+_LINE, _LINES = 80, 40
+_MAX_TEXT_BLOCKS = 32
+
+
+def segy_text_blocks(provenance: Mapping[str, Any], existing: list[str] | None = None) -> list[str]:
+    """SEG-Y extended textual headers (3200 characters each) carrying ``provenance`` as compact JSON.
+
+    Every block is the stanza line :data:`SEGY_STANZA` then 39 lines of 80 characters of the JSON (the
+    JSON continues across blocks; read it back with :func:`provenance_from_segy_text`). ``existing``
+    headers are kept first, less any earlier provenance blocks and ``((SEG: EndText))``; an EndText
+    block closes the list. A provenance too long for 32 blocks keeps only the steps and the inputs."""
+    text = json.dumps(provenance, separators=(",", ":"), ensure_ascii=True, default=str, sort_keys=True)
+    per_block = _LINE * (_LINES - 1)
+    if len(text) > per_block * _MAX_TEXT_BLOCKS:
+        short = {k: provenance.get(k) for k in ("steps", "inputs", "seed", "status", "finished", "truncated")}
+        short["truncated"] = True
+        text = json.dumps(short, separators=(",", ":"), ensure_ascii=True, default=str, sort_keys=True)
+        text = text[: per_block * _MAX_TEXT_BLOCKS]
+    kept = [
+        t
+        for t in (existing or [])
+        if not t.startswith(SEGY_STANZA) and not t.strip().upper().startswith("((SEG: ENDTEXT))")
+    ]
+    head = SEGY_STANZA.ljust(_LINE)
+    blocks = [head + text[a : a + per_block].ljust(per_block) for a in range(0, len(text), per_block)]
+    return [*kept, *blocks, "((SEG: EndText))".ljust(_LINE * _LINES)]
+
+
+def provenance_from_segy_text(blocks: list[str]) -> dict[str, Any] | None:
+    """The provenance written by :func:`segy_text_blocks` into these extended textual headers, if any."""
+    parts = [b[_LINE : _LINE * _LINES] for b in blocks if b.startswith(SEGY_STANZA)]
+    if not parts:
+        return None
+    return dict(json.loads("".join(parts).strip()))
