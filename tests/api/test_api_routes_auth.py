@@ -40,6 +40,12 @@ EXPECTED = {
     "uploads-put_chunk": WRITER,
     "uploads-finalize": WRITER,
     "uploads-abort": WRITER,
+    "jobs-create": WRITER,
+    "jobs-list": ANY,
+    "jobs-get": ANY,
+    "jobs-cancel": WRITER,
+    "jobs-logs": ANY,
+    "jobs-results": ANY,
 }
 ALLOWED = {
     ANY: {Role.viewer, Role.user, Role.admin},

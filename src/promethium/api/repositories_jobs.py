@@ -1,0 +1,290 @@
+"""Jobs and their events: the state machine, for the API (async sessions) and the workers (a sync engine).
+
+States: ``queued -> running -> succeeded | failed | cancelled`` (a queued job may also be cancelled or
+failed directly). Every transition is one conditional ``UPDATE jobs ... WHERE id = :id AND status IN
+(...)`` : of two racing writers exactly one sees a changed row, and repeating a transition changes
+nothing. A ``status`` row goes into ``job_events`` with each transition that happened, in the same
+transaction; progress updates keep the latest fraction on the job row (``progress``) and add a
+``progress`` event; workers add ``log`` events.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, Insert, Update, delete, event, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from promethium.api.models import Dataset, Job, JobEvent, Result, utcnow
+
+__all__ = [
+    "ACTIVE",
+    "KINDS",
+    "STATUSES",
+    "TERMINAL",
+    "TRANSITIONS",
+    "JobRepository",
+    "JobSnapshot",
+    "JobStore",
+    "event_insert",
+    "transition_update",
+]
+
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+ACTIVE = ("queued", "running")
+TERMINAL = ("succeeded", "failed", "cancelled")
+KINDS = ("reconstruct", "denoise", "preprocess", "qc", "compare", "custom")
+#: target status -> the statuses it may be reached from.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "running": ("queued",),
+    "succeeded": ("running",),
+    "failed": ("queued", "running"),
+    "cancelled": ("queued", "running"),
+}
+
+
+def transition_update(
+    job_id: uuid.UUID, to: str, *, from_: Sequence[str] | None = None, **values: Any
+) -> Update:
+    """The conditional UPDATE moving ``job_id`` to ``to`` (from the allowed states only)."""
+    allowed = tuple(from_) if from_ is not None else TRANSITIONS[to]
+    now = utcnow()
+    if to == "running":
+        values.setdefault("started_at", now)
+        values.setdefault("finished_at", None)
+    elif to in TERMINAL:
+        values.setdefault("finished_at", now)
+    return update(Job).where(Job.id == job_id, Job.status.in_(allowed)).values(status=to, **values)
+
+
+def event_insert(
+    job_id: uuid.UUID, kind: str, message: str | None, data: dict[str, Any] | None = None
+) -> Insert:
+    return insert(JobEvent).values(
+        id=uuid.uuid4(), job_id=job_id, kind=kind, message=message, data=data or {}, created_at=utcnow()
+    )
+
+
+def _status_event(job_id: uuid.UUID, to: str, before: Sequence[str], message: str | None) -> Insert:
+    return event_insert(job_id, "status", message or to, {"status": to, "from": list(before)})
+
+
+# --------------------------------------------------------------------------------------------- API
+class JobRepository:
+    """Async access for the API; the caller commits."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    def add(self, job: Job) -> None:
+        self.s.add(job)
+
+    async def get(self, job_id: uuid.UUID, owner_id: uuid.UUID | None) -> Job | None:
+        job = await self.s.get(Job, job_id, populate_existing=True)
+        if job is None or (owner_id is not None and job.owner_id != owner_id):
+            return None
+        return job
+
+    async def transition(self, job_id: uuid.UUID, to: str, message: str | None = None, **values: Any) -> bool:
+        """Move the job to ``to`` when allowed, with a status event; False when nothing changed."""
+        res = await self.s.execute(transition_update(job_id, to, **values))
+        changed = bool(res.rowcount)  # type: ignore[attr-defined]
+        if changed:
+            await self.s.execute(_status_event(job_id, to, TRANSITIONS[to], message))
+        return changed
+
+    async def add_event(
+        self, job_id: uuid.UUID, kind: str, message: str | None, data: dict[str, Any] | None = None
+    ) -> None:
+        await self.s.execute(event_insert(job_id, kind, message, data))
+
+    async def page(
+        self,
+        *,
+        owner_id: uuid.UUID | None,
+        offset: int,
+        limit: int,
+        status: str | None = None,
+        kind: str | None = None,
+        dataset_id: uuid.UUID | None = None,
+    ) -> tuple[Sequence[Job], int]:
+        where: list[ColumnElement[bool]] = []
+        if owner_id is not None:
+            where.append(Job.owner_id == owner_id)
+        if status:
+            where.append(Job.status == status)
+        if kind:
+            where.append(Job.kind == kind)
+        if dataset_id:
+            where.append(Job.dataset_id == dataset_id)
+        total = int((await self.s.execute(select(func.count()).select_from(Job).where(*where))).scalar_one())
+        rows = await self.s.execute(
+            select(Job)
+            .where(*where)
+            .order_by(Job.created_at.desc(), Job.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return rows.scalars().all(), total
+
+    async def events(
+        self,
+        job_id: uuid.UUID,
+        *,
+        offset: int,
+        limit: int,
+        since: datetime | None = None,
+        kind: str | None = None,
+    ) -> tuple[Sequence[JobEvent], int]:
+        where: list[ColumnElement[bool]] = [JobEvent.job_id == job_id]
+        if since is not None:
+            where.append(JobEvent.created_at > since.astimezone(UTC))
+        if kind:
+            where.append(JobEvent.kind == kind)
+        total = int(
+            (await self.s.execute(select(func.count()).select_from(JobEvent).where(*where))).scalar_one()
+        )
+        rows = await self.s.execute(
+            select(JobEvent)
+            .where(*where)
+            .order_by(JobEvent.created_at.asc(), JobEvent.id.asc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return rows.scalars().all(), total
+
+    async def results(self, job_id: uuid.UUID) -> Sequence[Result]:
+        rows = await self.s.execute(select(Result).where(Result.job_id == job_id).order_by(Result.created_at))
+        return rows.scalars().all()
+
+
+# ----------------------------------------------------------------------------------------- workers
+@dataclass(frozen=True)
+class JobSnapshot:
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    dataset_id: uuid.UUID | None
+    kind: str
+    status: str
+    params: dict[str, Any]
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+class JobStore:
+    """Blocking access for the code that runs jobs (a thread of the API, or a Celery worker).
+
+    Each method is one short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> JobStore:
+        from sqlalchemy import create_engine
+
+        from promethium.api.db import sync_url
+
+        su = sync_url(url)
+        if su.drivername.startswith("sqlite"):
+            engine = create_engine(su, poolclass=NullPool)
+            event.listen(engine, "connect", _sqlite_connect)
+        else:
+            engine = create_engine(su, pool_pre_ping=True, pool_size=4, max_overflow=4)
+        return cls(engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def _session(self) -> Session:
+        return self.sessions()
+
+    def load(self, job_id: uuid.UUID) -> JobSnapshot | None:
+        with self._session() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                return None
+            return JobSnapshot(job.id, job.owner_id, job.dataset_id, job.kind, job.status, dict(job.params))
+
+    def status(self, job_id: uuid.UUID) -> str | None:
+        with self._session() as s:
+            return s.execute(select(Job.status).where(Job.id == job_id)).scalar_one_or_none()
+
+    def dataset(self, dataset_id: uuid.UUID) -> tuple[str, str | None] | None:
+        """(status, processed key) of a dataset."""
+        with self._session() as s:
+            row = s.execute(
+                select(Dataset.status, Dataset.processed_key).where(Dataset.id == dataset_id)
+            ).first()
+            return None if row is None else (str(row[0]), row[1])
+
+    def transition(
+        self,
+        job_id: uuid.UUID,
+        to: str,
+        message: str | None = None,
+        *,
+        from_: Sequence[str] | None = None,
+        **values: Any,
+    ) -> bool:
+        with self._session() as s, s.begin():
+            res = s.execute(transition_update(job_id, to, from_=from_, **values))
+            changed = bool(res.rowcount)  # type: ignore[attr-defined]
+            if changed:
+                s.execute(_status_event(job_id, to, from_ or TRANSITIONS[to], message))
+            return changed
+
+    def progress(self, job_id: uuid.UUID, fraction: float, message: str, data: dict[str, Any]) -> bool:
+        """Record the progress of a running job; False when the job is no longer running."""
+        with self._session() as s, s.begin():
+            res = s.execute(
+                update(Job).where(Job.id == job_id, Job.status == "running").values(progress=fraction)
+            )
+            if not res.rowcount:  # type: ignore[attr-defined]
+                return False
+            s.execute(event_insert(job_id, "progress", message, {"fraction": fraction, **data}))
+            return True
+
+    def log(self, job_id: uuid.UUID, message: str, data: dict[str, Any] | None = None) -> None:
+        with self._session() as s, s.begin():
+            s.execute(event_insert(job_id, "log", message, data))
+
+    def succeed(self, job: JobSnapshot, result: dict[str, Any], storage_key: str) -> bool:
+        """Mark the job succeeded and record its result (replacing a previous attempt's)."""
+        with self._session() as s, s.begin():
+            res = s.execute(transition_update(job.id, "succeeded", progress=1.0, result=result, error=None))
+            if not res.rowcount:  # type: ignore[attr-defined]
+                return False
+            s.execute(_status_event(job.id, "succeeded", TRANSITIONS["succeeded"], None))
+            s.execute(delete(Result).where(Result.job_id == job.id))
+            s.add(
+                Result(
+                    job_id=job.id,
+                    owner_id=job.owner_id,
+                    dataset_id=job.dataset_id,
+                    kind=job.kind[:32],
+                    storage_key=storage_key,
+                    meta=result.get("metrics", {}),
+                    created_at=datetime.now(UTC),
+                )
+            )
+            return True
+
+    def active_jobs(self) -> list[tuple[uuid.UUID, str]]:
+        with self._session() as s:
+            rows = s.execute(
+                select(Job.id, Job.status).where(Job.status.in_(ACTIVE)).order_by(Job.created_at)
+            ).all()
+            return [(r[0], str(r[1])) for r in rows]

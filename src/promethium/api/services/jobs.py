@@ -1,0 +1,236 @@
+"""Jobs: validate the pipeline and queue, list, get, cancel, logs and results.
+
+The pipeline (a preset name or a spec mapping, plus ``params`` overrides such as
+``{"reconstruct.method": "drr"}``) is validated with :func:`promethium.workflows.load_pipeline` before
+anything is queued; the resolved spec (defaults filled in) is what the worker runs. Input and output are
+the job's own (the dataset's Zarr store, ``results/{job_id}/``): a spec may not name paths.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import anyio
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from promethium.api.context import ApiContext
+from promethium.api.deps import Principal
+from promethium.api.errors import ConflictError, NotFoundError, ValidationError
+from promethium.api.models import Job, JobEvent, Result
+from promethium.api.repositories import DatasetRepository
+from promethium.api.repositories_jobs import JobRepository
+from promethium.worker.executor import JobExecutor
+
+__all__ = ["DEFAULT_PIPELINES", "JobCreate", "JobEventOut", "JobOut", "JobResultOut", "JobService"]
+
+JobKind = Literal["reconstruct", "denoise", "preprocess", "qc", "compare", "custom"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+DEFAULT_PIPELINES: dict[str, str] = {
+    "reconstruct": "reconstruct-classical",
+    "denoise": "denoise",
+    "preprocess": "bandpass-and-agc",
+    "qc": "qc",
+}
+#: operations that read or write paths of their own: not allowed in a job.
+_FORBIDDEN_OPS = ("write",)
+_PATH_FIELDS = ("input", "output", "reference", "report")
+
+
+class JobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: JobKind
+    dataset_id: uuid.UUID
+    pipeline: str | dict[str, Any] | None = Field(
+        default=None, description="A preset name or a spec; default: the kind's preset."
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description='Overrides, e.g. {"reconstruct.method": "drr"}.'
+    )
+    queue: Literal["default", "gpu", "io"] = "default"
+
+
+class JobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    dataset_id: uuid.UUID | None
+    kind: str
+    status: JobStatus
+    progress: float
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    queued_seconds: float | None = None
+    run_seconds: float | None = None
+    pipeline: str | None = None
+    metrics: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, job: Job) -> JobOut:
+        out = cls.model_validate(job)
+        if job.started_at is not None:
+            out.queued_seconds = round((job.started_at - job.created_at).total_seconds(), 3)
+            if job.finished_at is not None:
+                out.run_seconds = round((job.finished_at - job.started_at).total_seconds(), 3)
+        spec = (job.params or {}).get("pipeline") or {}
+        out.pipeline = spec.get("name") if isinstance(spec, dict) else None
+        out.metrics = (job.result or {}).get("metrics")
+        return out
+
+
+class JobEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str
+    message: str | None
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class JobResultOut(BaseModel):
+    job_id: uuid.UUID
+    status: JobStatus
+    output_key: str | None
+    metadata_key: str | None
+    metrics: dict[str, Any]
+    steps: list[dict[str, Any]]
+    results: list[dict[str, Any]]
+
+
+def _validate_pipeline(pipeline: str | dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    from promethium.workflows import SpecError, list_presets, load_pipeline
+
+    if isinstance(pipeline, str) and pipeline not in list_presets(include_unavailable=True):
+        raise ValidationError(
+            f"unknown pipeline preset {pipeline!r}",
+            details={"parameter": "pipeline", "allowed": list_presets()},
+        )
+    for key in overrides:
+        if key.split(".")[0] in _PATH_FIELDS:
+            raise ValidationError(
+                f"params: {key!r} cannot be set: a job's input and output are its own",
+                details={"parameter": f"params.{key}"},
+            )
+    try:
+        pipe = load_pipeline(pipeline, overrides or None)
+    except SpecError as exc:
+        raise ValidationError(
+            str(exc),
+            details={
+                "step": exc.step,
+                "parameter": exc.parameter,
+                "errors": [e.to_dict() for e in exc.errors],
+            },
+        ) from exc
+    spec = pipe.to_dict()
+    for name in _PATH_FIELDS:
+        if spec.get(name):
+            raise ValidationError(
+                f"pipeline: {name!r} cannot be set: a job's input and output are its own",
+                details={"parameter": name},
+            )
+    for step in pipe.steps:
+        if step.op.name in _FORBIDDEN_OPS:
+            raise ValidationError(
+                f"step {step.name!r}: operation {step.op.name!r} is not allowed in a job",
+                details={"step": step.name, "parameter": f"steps.{step.name}.op"},
+            )
+    return spec
+
+
+class JobService:
+    def __init__(self, ctx: ApiContext, session: AsyncSession, executor: JobExecutor | None = None) -> None:
+        self.ctx = ctx
+        self.s = session
+        self.repo = JobRepository(session)
+        self.executor = executor
+
+    async def create(self, principal: Principal, body: JobCreate) -> Job:
+        ds = await DatasetRepository(self.s).get(body.dataset_id, principal.owner_filter())
+        if ds is None:
+            raise NotFoundError("no such dataset")
+        if ds.status != "ready" or not ds.processed_key:
+            raise ConflictError(f"the dataset is {ds.status}, not ready")
+        pipeline = body.pipeline if body.pipeline is not None else DEFAULT_PIPELINES.get(body.kind)
+        if pipeline is None:
+            raise ValidationError(f"a {body.kind} job needs a pipeline", details={"parameter": "pipeline"})
+        spec = await anyio.to_thread.run_sync(_validate_pipeline, pipeline, dict(body.params))
+        job = Job(
+            id=uuid.uuid4(),
+            owner_id=principal.id,
+            dataset_id=ds.id,
+            kind=body.kind,
+            status="queued",
+            progress=0.0,
+            params={
+                "pipeline": spec,
+                "source": pipeline if isinstance(pipeline, str) else "spec",
+                "overrides": body.params,
+                "queue": body.queue,
+            },
+        )
+        self.repo.add(job)
+        await self.s.flush()
+        await self.repo.add_event(job.id, "status", "queued", {"status": "queued", "from": []})
+        await self.s.commit()
+        if self.executor is not None:
+            try:
+                self.executor.submit(job.id, body.queue)
+            except Exception as exc:
+                message = f"the job could not be queued: {exc}"
+                await self.repo.transition(job.id, "failed", message, error=message)
+                await self.s.commit()
+                raise
+        return job
+
+    async def get(self, principal: Principal, job_id: uuid.UUID) -> Job:
+        job = await self.repo.get(job_id, principal.owner_filter())
+        if job is None:
+            raise NotFoundError("no such job")
+        return job
+
+    async def page(
+        self, principal: Principal, page: int, per_page: int, **filters: Any
+    ) -> tuple[Sequence[Job], int]:
+        return await self.repo.page(
+            owner_id=principal.owner_filter(), offset=(page - 1) * per_page, limit=per_page, **filters
+        )
+
+    async def cancel(self, principal: Principal, job_id: uuid.UUID) -> Job:
+        job = await self.get(principal, job_id)
+        changed = await self.repo.transition(job.id, "cancelled", f"cancelled by {principal.user.username}")
+        await self.s.commit()
+        if changed and self.executor is not None:
+            self.executor.cancel(job.id)
+        job = await self.get(principal, job_id)
+        if not changed and job.status != "cancelled":
+            raise ConflictError(f"the job is {job.status}: it cannot be cancelled")
+        return job
+
+    async def events(
+        self,
+        principal: Principal,
+        job_id: uuid.UUID,
+        page: int,
+        per_page: int,
+        since: datetime | None,
+        kind: str | None,
+    ) -> tuple[Sequence[JobEvent], int]:
+        job = await self.get(principal, job_id)
+        return await self.repo.events(
+            job.id, offset=(page - 1) * per_page, limit=per_page, since=since, kind=kind
+        )
+
+    async def results(self, principal: Principal, job_id: uuid.UUID) -> tuple[Job, Sequence[Result]]:
+        job = await self.get(principal, job_id)
+        if job.status != "succeeded":
+            raise ConflictError(f"the job is {job.status}: it has no results", details={"status": job.status})
+        return job, await self.repo.results(job.id)
