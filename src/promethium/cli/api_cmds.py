@@ -62,3 +62,46 @@ def serve_cmd(
     from promethium.api.admin import serve
 
     serve(host=host, port=port, workers=workers)
+
+
+def worker_cmd(
+    queues: str = typer.Option(
+        "default,io", "--queues", "-Q", help="Comma-separated queues: default, gpu, io."
+    ),
+    concurrency: int = typer.Option(2, "--concurrency", "-c", min=1, help="Worker processes (or threads)."),
+    pool: str = typer.Option("prefork", "--pool", "-P", help="Celery pool: prefork, threads or solo."),
+    loglevel: str = typer.Option("info", "--loglevel", "-l", help="Celery log level."),
+) -> None:
+    """Run a Celery job worker (needs PROMETHIUM_BROKER_URL, e.g. redis://host:6379/0).
+
+    The worker reaches the database and the storage through the same settings as the API
+    (PROMETHIUM_DATABASE_URL, PROMETHIUM_STORAGE_URL). Start one per machine; jobs submitted through an API
+    started with the same broker URL run here instead of in the API's embedded pool.
+
+    **Example**
+
+    ```
+    PROMETHIUM_BROKER_URL=redis://10.0.0.5:6379/0 promethium worker --queues default,io -c 2
+    ```
+    """
+    from promethium.core.errors import ConfigurationError
+    from promethium.worker.celery_app import QUEUES
+    from promethium.worker.executor import WorkerSettings
+
+    if not WorkerSettings().broker_url:
+        raise ConfigurationError(
+            "PROMETHIUM_BROKER_URL is not set: a worker needs a broker (e.g. redis://...)"
+        )
+    wanted = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = [q for q in wanted if q not in QUEUES]
+    if unknown or not wanted:
+        raise ConfigurationError(
+            f"--queues: unknown queue(s) {', '.join(unknown) or '(none)'}; use {', '.join(QUEUES)}"
+        )
+    if pool not in ("prefork", "threads", "solo"):
+        raise ConfigurationError(f"--pool must be prefork, threads or solo, not {pool!r}")
+    from promethium.worker.celery_app import celery_app
+
+    celery_app.worker_main(
+        ["worker", "-Q", ",".join(wanted), "-c", str(concurrency), "-P", pool, "-l", loglevel]
+    )

@@ -147,7 +147,7 @@ def _root(
 
 
 def _register() -> None:
-    from promethium.cli.api_cmds import serve_cmd, users_app
+    from promethium.cli.api_cmds import serve_cmd, users_app, worker_cmd
     from promethium.cli.demo import demo
     from promethium.cli.io_cmds import io_app
     from promethium.cli.signal_cmds import denoise_cmd, evaluate_cmd, filter_cmd, qc_cmd, reconstruct_cmd
@@ -165,6 +165,7 @@ def _register() -> None:
     app.add_typer(pipelines_app, name="pipelines")
     app.command("train")(train_cmd)
     app.command("serve")(serve_cmd)
+    app.command("worker")(worker_cmd)
     app.add_typer(users_app, name="users")
 
 
