@@ -7,6 +7,7 @@ only the ranges it needs. Both listen on 127.0.0.1 on a free port and start once
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import uuid
@@ -17,6 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests: `make test` and CI run a fixed, reproducible set of examples ("ci": derandomised, so a
+# green run stays green); `HYPOTHESIS_PROFILE=explore pytest ...` searches new examples with more of them.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", max_examples=500)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 S3_TEST_BUCKET = "promethium-test"
 S3_TEST_REGION = "us-east-1"

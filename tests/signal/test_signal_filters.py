@@ -589,3 +589,13 @@ def test_fk_filter_errors() -> None:
         fk_filter(x, "keep", dips=(1.0, 2.0), dt_ms=DT)
     with pytest.raises(DataError):
         fk_filter(np.zeros(32), dips=(1.0, 2.0), dt_ms=DT)
+
+
+def test_agc_of_tiny_amplitudes_is_the_agc_of_normal_ones() -> None:
+    """Regression (hypothesis found it): squares of 1e-160 underflow; the gain must not depend on scale."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 50))
+    for c in (1.6e-160, 2.0, 1e150):
+        np.testing.assert_allclose(agc(c * x, 20.0, dt_ms=DT), agc(x, 20.0, dt_ms=DT), rtol=1e-9, atol=1e-12)
+    flat = np.full((2, 50), 1.6e-160)
+    np.testing.assert_allclose(agc(flat, 20.0, dt_ms=DT), agc(2 * flat, 20.0, dt_ms=DT), rtol=1e-9)

@@ -559,6 +559,10 @@ def agc(
 
 def _agc_block(x: np.ndarray, half: int, kind: str, hilbert: np.ndarray | None) -> np.ndarray:
     """AGC of the float64 rows ``x`` (see :func:`agc`)."""
+    # Each trace is first scaled to a peak of 1: the gain is then exactly scale-invariant, and squares of
+    # very small (or very large) amplitudes can neither underflow to zero nor overflow.
+    peak = np.abs(x).max(axis=-1, keepdims=True)
+    x = np.divide(x, peak, out=np.zeros_like(x), where=peak > 0)
     if kind == "rms":
         scale = np.sqrt(np.maximum(_window_mean(x * x, half), 0.0))
     elif kind == "mean":
