@@ -25,6 +25,7 @@ __all__ = [
     "all_finite",
     "check_choice",
     "check_frequency",
+    "check_int",
     "check_range",
     "finish",
     "prepare",
@@ -245,6 +246,25 @@ def check_frequency(name: str, value: float, nyquist: float) -> float:
             allowed=f"0 < {name} < {_fmt(nyquist)} Hz",
         )
     return float(value)
+
+
+def working_dtype(data: ArrayOrData) -> Any:
+    """float32 stays float32 (the contract "float32 in, float32 out", and the fast paths); else float64."""
+    dtype = data.amplitude.dtype if isinstance(data, SeismicData) else np.asarray(data).dtype
+    return np.float32 if dtype == np.float32 else np.float64
+
+
+def sample_times_ms(prep: Prepared) -> np.ndarray:
+    """Time (ms) of every sample: the data's own axis for SeismicData, ``i * dt`` for arrays."""
+    if prep.source is not None:
+        return np.asarray(prep.source.samples, dtype=np.float64)
+    return np.arange(prep.n_samples, dtype=np.float64) * prep.require_dt() * 1000.0
+
+
+def check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """An integer parameter in ``[low, high]``; returns it as an int."""
+    check_range(name, value, low=low, high=high, integer=True)
+    return int(value)
 
 
 def check_choice(name: str, value: str, choices: Mapping[str, Any] | tuple[str, ...] | list[str]) -> str:

@@ -39,10 +39,8 @@ import scipy.signal as ss
 from scipy import ndimage
 
 from promethium.core.errors import DataError, ParameterError, PromethiumWarning
-from promethium.io.data import SeismicData
 from promethium.signal import _fastfilter as ff
 from promethium.signal._base import (
-    ArrayOrData,
     DataT,
     Prepared,
     check_choice,
@@ -52,6 +50,9 @@ from promethium.signal._base import (
     prepare,
     row_blocks,
 )
+from promethium.signal._base import check_int as _integer
+from promethium.signal._base import sample_times_ms as _times_ms
+from promethium.signal._base import working_dtype as _dtype_of
 
 __all__ = [
     "DESIGNS",
@@ -84,12 +85,6 @@ _IMPULSE_TOL = 1e-6
 
 
 # =========================================================================== helpers
-def _dtype_of(data: ArrayOrData) -> Any:
-    """float32 stays float32 (fast paths, and the contract "float32 in, float32 out"); else float64."""
-    values = data.values if isinstance(data, SeismicData) else np.asarray(data)
-    return np.float32 if values.dtype == np.float32 else np.float64
-
-
 def _flat(prep: Prepared) -> np.ndarray:
     """The values as ``(trace, time)`` (a view for contiguous input)."""
     return prep.values.reshape(-1, prep.n_samples)
@@ -99,18 +94,6 @@ def _blocks(prep: Prepared) -> Iterator[slice]:
     """Blocks of rows of :func:`_flat` whose float64 temporaries are about ``BLOCK_BYTES`` each."""
     n_rows = int(np.prod(prep.trace_shape, dtype=np.int64))
     return row_blocks(n_rows, 8 * prep.n_samples)
-
-
-def _times_ms(prep: Prepared) -> np.ndarray:
-    """Time (ms) of every sample: the data's own axis for SeismicData, ``i * dt`` for arrays."""
-    if prep.source is not None:
-        return np.asarray(prep.source.samples, dtype=np.float64)
-    return np.arange(prep.n_samples, dtype=np.float64) * prep.require_dt() * 1000.0
-
-
-def _integer(name: str, value: Any, low: int, high: int | None = None) -> int:
-    check_range(name, value, low=low, high=high, integer=True)
-    return int(value)
 
 
 # =========================================================================== design

@@ -57,6 +57,9 @@ from promethium.signal._base import (
     finish,
     prepare,
 )
+from promethium.signal._base import check_int as _integer
+from promethium.signal._base import sample_times_ms as _times_ms
+from promethium.signal._base import working_dtype as _dtype_of
 
 __all__ = [
     "CWT_WAVELETS",
@@ -274,26 +277,8 @@ class RadonTransform(_Invertible):
 
 
 # =========================================================================== helpers
-def _dtype_of(data: ArrayOrData) -> Any:
-    """float32 stays float32 (complex64 coefficients); everything else goes to float64."""
-    dtype = data.amplitude.dtype if isinstance(data, SeismicData) else np.asarray(data).dtype
-    return np.float32 if dtype == np.float32 else np.float64
-
-
 def _prepare(data: ArrayOrData, dt_ms: float | None, **kw: Any) -> Prepared:
     return prepare(data, dt_ms=dt_ms, dtype=_dtype_of(data), **kw)
-
-
-def _times_ms(prep: Prepared) -> np.ndarray:
-    """Time (ms) of every sample: the data's own axis for SeismicData, ``i * dt`` for arrays."""
-    if prep.source is not None:
-        return np.asarray(prep.source.samples, dtype=np.float64)
-    return np.arange(prep.n_samples, dtype=np.float64) * prep.require_dt() * 1000.0
-
-
-def _integer(name: str, value: Any, low: int, high: int | None = None) -> int:
-    check_range(name, value, low=low, high=high, integer=True)
-    return int(value)
 
 
 def _out(values: np.ndarray, squeeze: bool) -> np.ndarray:
