@@ -8,7 +8,6 @@ noise with the same windowing. :func:`list_methods` names what is available.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -17,7 +16,8 @@ import numpy as np
 from promethium.core.errors import DataError, ParameterError
 from promethium.signal._base import DataT, finish, prepare, resolve_mask
 from promethium.signal.reconstruction._registry import Method, get_method, list_methods
-from promethium.signal.reconstruction._windows import apply_windowed, plan_windows
+from promethium.signal.reconstruction._run import run_kernel
+from promethium.signal.reconstruction._windows import plan_windows
 
 __all__ = ["Method", "denoise", "list_methods", "reconstruct"]
 
@@ -76,12 +76,6 @@ def _check_window_fits(
             )
 
 
-def _linear_fallback(values: np.ndarray, live: np.ndarray) -> np.ndarray:
-    from promethium.signal.reconstruction.baseline import linear_fill
-
-    return linear_fill(values, live)
-
-
 def reconstruct(
     data: DataT,
     method: str = "pocs",
@@ -132,30 +126,16 @@ def reconstruct(
         raise DataError("data: every trace is dead or missing; there is nothing to reconstruct from")
     full = _params(m, params)
     dt = prep.require_dt() if m.needs_dt else (prep.dt or 0.004)
-    names = ["trace", "time"] if values.ndim == 2 else ["inline", "crossline", "time"]
     sizes, ov = _window_args(m, values.ndim, window, overlap)
     _check_window_fits(window, sizes, values.shape)
-    plan = plan_windows(values.shape, sizes, ov, names=names)
     n_missing = int(live.size - n_live)
     if n_missing == 0:
         out = prep.values.copy()
+        plan = plan_windows(values.shape, sizes, ov)
     else:
-        fallback: list[np.ndarray] = []
-        lock = threading.Lock()
-
-        def run(win: np.ndarray, sl: tuple[slice, ...]) -> np.ndarray:
-            wl = live[sl[:-1]]
-            if wl.all():
-                return win
-            if int(wl.sum()) < 2:
-                # Too few recorded traces in this window for any method: use the whole-data baseline.
-                with lock:
-                    if not fallback:
-                        fallback.append(_linear_fallback(values, live))
-                return fallback[0][sl]
-            return m.fn(win, wl, dt, **full)
-
-        out = apply_windowed(values, plan, run, progress=progress, workers=workers)
+        out, plan = run_kernel(
+            m, values, live, dt, full, sizes=sizes, overlaps=ov, progress=progress, workers=workers
+        )
         out[live] = prep.values[live]
         if not np.isfinite(out).all():
             raise DataError(f"reconstruct: method {m.name!r} produced non-finite samples; this is a bug")
@@ -197,18 +177,11 @@ def denoise(
     full = _params(m, params)
     dt = prep.require_dt() if m.needs_dt else (prep.dt or 0.004)
     values = np.where(live[..., None], prep.values, 0.0)
-    names = ["trace", "time"] if values.ndim == 2 else ["inline", "crossline", "time"]
     sizes, ov = _window_args(m, values.ndim, window, overlap)
     _check_window_fits(window, sizes, values.shape)
-    plan = plan_windows(values.shape, sizes, ov, names=names)
-
-    def run(win: np.ndarray, sl: tuple[slice, ...]) -> np.ndarray:
-        wl = live[sl[:-1]]
-        if int(wl.sum()) < 2:
-            return win
-        return m.fn(win, wl, dt, **full)
-
-    out = apply_windowed(values, plan, run, progress=progress, workers=workers)
+    out, plan = run_kernel(
+        m, values, live, dt, full, sizes=sizes, overlaps=ov, progress=progress, workers=workers
+    )
     out[~live] = prep.values[~live]
     record = {"method": m.name, **full, "window": list(plan.sizes), "overlap": list(plan.overlaps)}
     return cast(DataT, finish(prep, out, "signal.denoise", record))

@@ -26,7 +26,6 @@ given (default: the whole data). Deterministic for a given ``seed``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,8 +35,7 @@ from scipy.optimize import nnls
 from promethium.core.errors import ParameterError
 from promethium.signal._base import check_range
 from promethium.signal.reconstruction._registry import Method, get_method
-from promethium.signal.reconstruction._windows import apply_windowed, plan_windows
-from promethium.signal.reconstruction.baseline import linear_fill
+from promethium.signal.reconstruction._run import run_kernel
 from promethium.signal.reconstruction.dipsteer import holdout_mask
 
 __all__ = ["METHODS", "blend_fill", "fit_band_weights"]
@@ -56,24 +54,7 @@ def _run_candidate(method: Method, values: np.ndarray, live: np.ndarray, dt: flo
     params = dict(method.params)
     if method.validate is not None:
         method.validate(params)
-    sizes = list(method.window_2d if values.ndim == 2 else method.window_3d)
-    names = ["trace", "time"] if values.ndim == 2 else ["inline", "crossline", "time"]
-    plan = plan_windows(values.shape, sizes, None, names=names)
-    fallback: list[np.ndarray] = []
-    lock = threading.Lock()
-
-    def run(win: np.ndarray, sl: tuple[slice, ...]) -> np.ndarray:
-        wl = live[sl[:-1]]
-        if wl.all():
-            return win
-        if int(wl.sum()) < 2:
-            with lock:
-                if not fallback:
-                    fallback.append(linear_fill(values, live))
-            return fallback[0][sl]
-        return method.fn(win, wl, dt, **params)
-
-    out = np.asarray(apply_windowed(values, plan, run), dtype=np.float64)
+    out, _ = run_kernel(method, values, live, dt, params)
     out[live] = values[live]
     return out
 

@@ -122,21 +122,14 @@ def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
 
 def _run_denoise(name: str, values: np.ndarray, dt: float) -> np.ndarray:
     """``values`` (every trace filled) denoised by a registered denoising method with its defaults."""
-    from promethium.signal.reconstruction._windows import apply_windowed, plan_windows
+    from promethium.signal.reconstruction._run import run_kernel
 
     method = get_method(name, "denoise")
     params = dict(method.params)
     if method.validate is not None:
         method.validate(params)
-    sizes = list(method.window_2d if values.ndim == 2 else method.window_3d)
-    names = ["trace", "time"] if values.ndim == 2 else ["inline", "crossline", "time"]
-    plan = plan_windows(values.shape, sizes, None, names=names)
-    full = np.ones(values.shape[:-1], dtype=bool)
-
-    def run(win: np.ndarray, sl: tuple[slice, ...]) -> np.ndarray:
-        return method.fn(win, full[sl[:-1]], dt, **params)
-
-    return np.asarray(apply_windowed(values, plan, run), dtype=np.float64)
+    out, _ = run_kernel(method, values, np.ones(values.shape[:-1], dtype=bool), dt, params)
+    return out
 
 
 def learned_fill(

@@ -1,0 +1,60 @@
+"""Running a registered kernel over its windows: the one loop behind reconstruct, denoise and the
+meta-methods (``blend``, ``fx_learned``) that call other methods."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from promethium.signal.reconstruction._registry import Method
+from promethium.signal.reconstruction._windows import WindowPlan, apply_windowed, plan_windows
+
+__all__ = ["run_kernel"]
+
+
+def run_kernel(
+    method: Method,
+    values: np.ndarray,
+    live: np.ndarray,
+    dt: float,
+    params: dict[str, object],
+    *,
+    sizes: Sequence[int | None] | None = None,
+    overlaps: Sequence[int | float | None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+) -> tuple[np.ndarray, WindowPlan]:
+    """``method``'s kernel over overlapping windows of ``values`` (missing traces zero), blended.
+
+    ``sizes`` default to the method's own windows. Reconstruction: a window whose traces are all live
+    passes through, and one with fewer than two live traces takes the whole-data linear fill (no method
+    can work from less). Denoising: a window with fewer than two live traces passes through. The caller
+    restores the traces it keeps exactly (live ones for reconstruction, dead ones for denoising).
+    """
+    if sizes is None:
+        sizes = method.window_2d if values.ndim == 2 else method.window_3d
+    names = ["trace", "time"] if values.ndim == 2 else ["inline", "crossline", "time"]
+    plan = plan_windows(values.shape, list(sizes), None if overlaps is None else list(overlaps), names=names)
+    reconstructing = method.kind == "reconstruct"
+    fallback: list[np.ndarray] = []
+    lock = threading.Lock()
+
+    def run(win: np.ndarray, sl: tuple[slice, ...]) -> np.ndarray:
+        wl = live[sl[:-1]]
+        if reconstructing and wl.all():
+            return win
+        if int(wl.sum()) < 2:
+            if not reconstructing:
+                return win
+            with lock:
+                if not fallback:
+                    from promethium.signal.reconstruction.baseline import linear_fill
+
+                    fallback.append(linear_fill(values, live))
+            return fallback[0][sl]
+        return method.fn(win, wl, dt, **params)
+
+    out = np.asarray(apply_windowed(values, plan, run, progress=progress, workers=workers), dtype=np.float64)
+    return out, plan
