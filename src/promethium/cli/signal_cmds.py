@@ -184,7 +184,8 @@ def reconstruct_cmd(
     """Fill the missing and dead traces of IN (those its trace mask marks) and write OUT.
 
     Recorded traces are kept exactly. Methods: linear, nearest, sinc (baselines), pocs, fista, drr,
-    mssa, fx_predict (regular decimation), dip (along local slopes).
+    mssa, fx_predict (regular decimation), dip (along local slopes), blend and fx_learned (combinations
+    fitted on held-out traces).
 
     **Examples**
 
