@@ -154,3 +154,36 @@ def test_import_is_lazy() -> None:
     assert "ok" in res.stdout
     with pytest.raises(AttributeError):
         _ = ml.no_such_name
+
+
+def test_bfloat16_matches_float32_and_bad_precision(model_path: Path, section: Section) -> None:
+    data, keep = section
+    a = reconstruct(data, model_path, device="cpu", precision="float32")
+    b = reconstruct(data, model_path, device="cpu", precision="bfloat16")
+    assert b.history[-1]["parameters"]["precision"] == "bfloat16"
+    err = np.sqrt(np.mean((a.values[~keep] - b.values[~keep]) ** 2))
+    assert err < 0.02 * np.sqrt(np.mean(a.values[~keep] ** 2))
+    with pytest.raises(ParameterError, match="precision"):
+        reconstruct(data, model_path, precision="fp8")
+
+
+def test_windows_without_missing_traces_are_skipped(model_path: Path) -> None:
+    data = make_survey("2d", n_traces=120, n_samples=64, seed=4)
+    keep = np.ones(120, bool)
+    keep[100:104] = False  # only the last windows hold traces to fill
+    damaged = data.replace(np.where(keep[:, None], data.values, 0), trace_mask=keep)
+    calls: list[int] = []
+    out = reconstruct(damaged, model_path, device="cpu", batch_size=1, progress=lambda d, t: calls.append(t))
+    full_windows = len(range(0, 120 - 16 + 1, 12)) + 1
+    assert calls[-1] < full_windows / 2
+    np.testing.assert_array_equal(out.values[keep], data.values[keep])
+    assert np.abs(out.values[~keep]).sum() > 0
+
+
+def test_denoise_changes_live_traces_and_keeps_dead_ones(model_path: Path, section: Section) -> None:
+    data, keep = section
+    out = ml.denoise(data, model_path, device="cpu")
+    assert out.history[-1]["operation"] == "ml.denoise"
+    np.testing.assert_array_equal(out.trace_mask, keep)
+    np.testing.assert_array_equal(out.values[~keep], data.values[~keep])
+    assert not np.allclose(out.values[keep], data.values[keep])

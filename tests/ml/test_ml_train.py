@@ -184,3 +184,41 @@ def test_train_command(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert (tmp_path / "run" / "model.pt").is_file()
     assert json.loads((tmp_path / "run" / "model.json").read_text())["training"]["steps"] == 2
+
+
+def test_raw_survey_source_trace_range_synthetic_mix_and_noise(tmp_path: Path) -> None:
+    from promethium.core.errors import ConfigurationError
+    from promethium.ml.train import DataConfig, _Source, load_source
+
+    rng = np.random.default_rng(0)
+    raw = rng.standard_normal((40, 96)).astype("<f4")
+    f = tmp_path / "line.f32"
+    raw.tofile(f)
+    cfg = DataConfig(source=str(f), raw_shape=[40, 96], traces=(0, 30))
+    data = load_source(cfg)
+    assert data.values.shape == (30, 96)
+    np.testing.assert_array_equal(data.values, raw[:30])
+    with pytest.raises(ConfigurationError, match="raw_shape"):
+        load_source(DataConfig(source=str(f), raw_shape=[41, 96]))
+    with pytest.raises(ConfigurationError, match="traces"):
+        load_source(DataConfig(source=str(f), raw_shape=[40, 96], traces=(10, 50)))
+    from promethium.ml.data import extract_patches
+
+    patches = extract_patches(data, (8, 32))
+    mixed = DataConfig(
+        source=str(f), synthetic_fraction=0.5, survey_noise=(1.0, 1.0), masks=[], augment=False
+    )
+    src = _Source(mixed, (8, 32), patches)
+    drawn: list[int] = []
+    synthetic = src._synthetic
+    src._synthetic = lambda rng, n: (drawn.append(n), synthetic(rng, n))[1]  # type: ignore[method-assign]
+    b = src.batch(np.random.default_rng(1), 16)
+    assert b.keep.all()  # no mask kinds: nothing hidden (denoising)
+    assert 0 < drawn[0] < 16  # both real patches and synthetic sections in the batch
+    n_real = 16 - drawn[0]
+    # Survey inputs carry added noise of about the patch's RMS; their targets are the recorded patches.
+    diff = b.inp[:n_real] - b.target[:n_real]
+    ratio = np.sqrt((diff**2).mean(axis=(1, 2)) / (b.target[:n_real] ** 2).mean(axis=(1, 2)))
+    np.testing.assert_allclose(ratio, 1.0, rtol=0.35)
+    _, target, _ = src._survey(np.random.default_rng(2), 4)
+    assert any(np.array_equal(target[0], p) for p in patches.values)

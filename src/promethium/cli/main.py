@@ -152,7 +152,7 @@ def _register() -> None:
     from promethium.cli.io_cmds import io_app
     from promethium.cli.signal_cmds import denoise_cmd, evaluate_cmd, filter_cmd, qc_cmd, reconstruct_cmd
     from promethium.cli.workflow_cmds import pipelines_app, run_cmd
-    from promethium.ml.cli import train_cmd
+    from promethium.ml.cli import models_app, train_cmd
 
     app.add_typer(io_app, name="io")
     app.command("demo")(demo)
@@ -164,6 +164,7 @@ def _register() -> None:
     app.command("run")(run_cmd)
     app.add_typer(pipelines_app, name="pipelines")
     app.command("train")(train_cmd)
+    app.add_typer(models_app, name="models")
     app.command("serve")(serve_cmd)
     app.command("worker")(worker_cmd)
     app.add_typer(users_app, name="users")

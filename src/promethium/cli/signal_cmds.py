@@ -113,6 +113,40 @@ _OUT = typer.Argument(..., help="Output path; its extension picks the format.", 
 _FORMAT = typer.Option(None, "--format", "-f", help="Output format when the extension does not tell it.")
 _OVERWRITE = typer.Option(False, "--overwrite", help="Replace OUT if it exists (refused otherwise).")
 _FIGURE = typer.Option(None, "--figure", help="Also write an input/output/difference PNG here.")
+_MODEL = typer.Option(
+    None, "--model", help="unet: a shipped model name (promethium models list) or a model file (.pt)."
+)
+#: methods run by a trained network (promethium.ml) rather than promethium.signal
+_LEARNED = ("unet",)
+
+
+def _learned(
+    task: str,
+    data: Any,
+    model: str | None,
+    finetune_steps: int,
+    extra: dict[str, Any],
+    window: list[int | None] | None,
+    bar: Progress,
+    quiet: bool,
+) -> Any:
+    """Run the shipped or named network on ``data`` (reconstruct or denoise), fine-tuning it first."""
+    from promethium import ml
+
+    net = ml.load_model(ml.resolve_model(model, task))
+    if finetune_steps:
+        ft = bar.add_task(f"fine-tuning on the input ({finetune_steps} steps)", total=finetune_steps)
+        ml.finetune(net, data, steps=finetune_steps, progress=lambda s, n, m: bar.update(ft, completed=s))
+    kw: dict[str, Any] = dict(extra)
+    if window is not None:
+        if len(window) != 2 or None in window:
+            raise ParameterError("--window", "a network takes 2D windows: traces,samples")
+        kw["patch"] = (int(window[0] or 0), int(window[1] or 0))
+    task_id = bar.add_task(f"{task} ({net.architecture})", total=None)
+    run = ml.reconstruct if task == "reconstruct" else ml.denoise
+    return run(data, net, progress=lambda done, total: bar.update(task_id, completed=done, total=total), **kw)
+
+
 _PARAM = typer.Option(None, "--param", "-p", help="Method parameter name=value (repeatable).")
 
 
@@ -180,40 +214,58 @@ def reconstruct_cmd(
     fmt: str | None = _FORMAT,
     overwrite: bool = _OVERWRITE,
     figure: str | None = _FIGURE,
+    model: str | None = _MODEL,
+    finetune: bool = typer.Option(
+        False, "--finetune", help="unet: first fine-tune the model on IN's own live traces (self-supervised)."
+    ),
+    finetune_steps: int = typer.Option(300, "--finetune-steps", min=1, help="Steps of --finetune."),
 ) -> None:
     """Fill the missing and dead traces of IN (those its trace mask marks) and write OUT.
 
     Recorded traces are kept exactly. Methods: linear, nearest, sinc (baselines), pocs, fista, drr,
     mssa, fx_predict (regular decimation), dip (along local slopes), blend and fx_learned (combinations
-    fitted on held-out traces).
+    fitted on held-out traces), and unet (a trained network: the shipped model unless --model names
+    another; --finetune adapts it to IN first).
 
     **Examples**
 
     ```
     promethium reconstruct damaged.sgy repaired.sgy --method pocs
     promethium reconstruct damaged.sgy repaired.zarr --method drr -p rank=6 --window 64,200
+    promethium reconstruct damaged.sgy repaired.sgy --method unet --finetune
     ```
     """
     from promethium import io as pio
-    from promethium.signal import reconstruct
 
     state = get_state(ctx)
     _check_output(dst, overwrite)
     extra = parse_params(params)
     win = _parse_window(window, "--window")
     ov = _parse_window(overlap, "--overlap")
+    learned = method.strip().lower() in _LEARNED
+    if not learned and (model is not None or finetune):
+        raise ParameterError(
+            "--model", f"--model and --finetune apply to {', '.join(_LEARNED)}, not {method!r}"
+        )
     data = pio.read(src)
     n_missing = int((~data.trace_mask).sum())
     with _progress(state.err, disable=state.quiet, unit="windows") as bar:
-        task = bar.add_task(f"{method}: {n_missing:,} traces to fill", total=None)
-        out = reconstruct(
-            data,
-            method,
-            window=win,
-            overlap=ov,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-            **extra,
-        )
+        if learned:
+            out = _learned(
+                "reconstruct", data, model, finetune_steps if finetune else 0, extra, win, bar, state.quiet
+            )
+        else:
+            from promethium.signal import reconstruct
+
+            task = bar.add_task(f"{method}: {n_missing:,} traces to fill", total=None)
+            out = reconstruct(
+                data,
+                method,
+                window=win,
+                overlap=ov,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                **extra,
+            )
     _write(out, dst, fmt, overwrite)
     _figure(figure, data, out, f"reconstruct: {method}")
     if not state.quiet:
@@ -227,36 +279,49 @@ def denoise_cmd(
     ctx: typer.Context,
     src: str = _IN,
     dst: str = _OUT,
-    method: str = typer.Option("fx_decon", "--method", "-m", help="fx_decon or rank_denoise."),
+    method: str = typer.Option(
+        "fx_decon", "--method", "-m", help="fx_decon, rank_denoise, despike or unet (a trained network)."
+    ),
     params: list[str] | None = _PARAM,
     window: str | None = typer.Option(None, "--window", help="Window sizes, as for reconstruct."),
     fmt: str | None = _FORMAT,
     overwrite: bool = _OVERWRITE,
     figure: str | None = _FIGURE,
+    model: str | None = _MODEL,
 ) -> None:
-    """Attenuate random noise (f-x deconvolution or rank reduction); dead traces stay dead.
+    """Attenuate random noise (f-x deconvolution, rank reduction, despiking, or the shipped denoising
+    network with --method unet); dead traces stay dead.
 
     **Example**
 
     ```
     promethium denoise noisy.sgy clean.sgy --method rank_denoise -p rank=4 --figure denoise.png
+    promethium denoise noisy.sgy clean.sgy --method unet
     ```
     """
     from promethium import io as pio
-    from promethium.signal import denoise
 
     state = get_state(ctx)
     _check_output(dst, overwrite)
+    learned = method.strip().lower() in _LEARNED
+    if not learned and model is not None:
+        raise ParameterError("--model", f"--model applies to {', '.join(_LEARNED)}, not {method!r}")
     data = pio.read(src)
+    win = _parse_window(window, "--window")
     with _progress(state.err, disable=state.quiet, unit="windows") as bar:
-        task = bar.add_task(f"{method}", total=None)
-        out = denoise(
-            data,
-            method,
-            window=_parse_window(window, "--window"),
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-            **parse_params(params),
-        )
+        if learned:
+            out = _learned("denoise", data, model, 0, parse_params(params), win, bar, state.quiet)
+        else:
+            from promethium.signal import denoise
+
+            task = bar.add_task(f"{method}", total=None)
+            out = denoise(
+                data,
+                method,
+                window=win,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                **parse_params(params),
+            )
     _write(out, dst, fmt, overwrite)
     _figure(figure, data, out, f"denoise: {method}")
     if not state.quiet:

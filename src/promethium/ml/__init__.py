@@ -37,9 +37,10 @@ if TYPE_CHECKING:
         ModelFormatError,
         ModelVersionError,
     )
-    from promethium.ml.infer import reconstruct
+    from promethium.ml.infer import denoise, reconstruct
     from promethium.ml.io import load_model, read_sidecar, save_model
     from promethium.ml.models import ReconstructionModel, build_model, list_models, register_model
+    from promethium.ml.pretrained import list_pretrained, resolve_model
     from promethium.ml.train import DataConfig, TrainConfig, TrainResult, finetune, load_config, train
 
 __all__ = [
@@ -57,15 +58,18 @@ __all__ = [
     "TrainResult",
     "augment",
     "build_model",
+    "denoise",
     "extract_patches",
     "finetune",
     "list_models",
+    "list_pretrained",
     "load_config",
     "load_model",
     "normalise",
     "read_sidecar",
     "reconstruct",
     "register_model",
+    "resolve_model",
     "save_model",
     "synthetic_batch",
     "synthetic_section",
@@ -97,6 +101,8 @@ _WHERE: dict[str, str] = {
         "promethium.ml.errors",
     ),
     "reconstruct": "promethium.ml.infer",
+    "denoise": "promethium.ml.infer",
+    **dict.fromkeys(["list_pretrained", "resolve_model"], "promethium.ml.pretrained"),
     **dict.fromkeys(["load_model", "read_sidecar", "save_model"], "promethium.ml.io"),
     **dict.fromkeys(
         ["ReconstructionModel", "build_model", "list_models", "register_model"], "promethium.ml.models"
@@ -120,32 +126,42 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-def _evaluator(architecture: str) -> Any:
-    """``fn(damaged, params)`` for :func:`promethium.signal.evaluation.evaluate`: ``params["model"]`` is the
-    model file; the other params go to :func:`promethium.ml.infer.reconstruct`."""
+def _evaluator(architecture: str | None, finetune_steps: int = 0) -> Any:
+    """``fn(damaged, params)`` for :func:`promethium.signal.evaluation.evaluate`.
+
+    ``params["model"]`` is a model file or a shipped model name (default: the shipped reconstruction
+    model, for ``unet`` / ``unet_ft``); ``params["finetune"]`` (steps; ``unet_ft``: 300 by default) first
+    fine-tunes a copy of the model on the damaged input itself (self-supervised: only its recorded traces
+    are used); the other params go to :func:`promethium.ml.infer.reconstruct`.
+    """
 
     def run(damaged: SeismicData, params: dict[str, Any]) -> SeismicData:
         from promethium.core.errors import ParameterError
         from promethium.ml.infer import reconstruct
         from promethium.ml.io import load_model
+        from promethium.ml.pretrained import resolve_model
+        from promethium.ml.train import finetune
 
         p = dict(params)
-        path = p.pop("model", None)
-        if not path:
+        spec = p.pop("model", None)
+        steps = int(p.pop("finetune", finetune_steps))
+        if not spec and architecture not in (None, "unet"):
             raise ParameterError(
                 "model",
                 f"the {architecture!r} method needs a trained model file",
                 allowed=f"--param {architecture}.model=PATH.pt",
             )
-        model = load_model(path, architecture=architecture)
-        allowed = {"device", "batch_size", "overlap", "patch", "seed"}
+        model = load_model(resolve_model(spec), architecture=architecture)
+        allowed = {"device", "batch_size", "overlap", "patch", "seed", "precision"}
         unknown = sorted(set(p) - allowed)
         if unknown:
             raise ParameterError(
-                architecture, f"unknown parameters {unknown}", allowed=", ".join(sorted(allowed))
+                architecture or "model", f"unknown parameters {unknown}", allowed=", ".join(sorted(allowed))
             )
         if "patch" in p and p["patch"] is not None:
             p["patch"] = tuple(int(v) for v in p["patch"])
+        if steps > 0:
+            finetune(model, damaged, steps=steps, device=str(p.get("device", "auto")))
         out: SeismicData = reconstruct(damaged, model, **p)
         return out
 
@@ -155,8 +171,9 @@ def _evaluator(architecture: str) -> Any:
 def _register_evaluators() -> None:
     from promethium.signal.evaluation import register_evaluator
 
-    for arch in ("unet", "dae"):
+    for arch in ("unet", "dae", "vae", "gan", "pinn"):
         register_evaluator(arch, _evaluator(arch))
+    register_evaluator("unet_ft", _evaluator("unet", finetune_steps=300))
 
 
 _register_evaluators()

@@ -7,7 +7,9 @@ from typing import Any
 
 import typer
 
-__all__ = ["train_cmd"]
+__all__ = ["models_app", "train_cmd"]
+
+models_app = typer.Typer(help="The shipped pretrained models.", no_args_is_help=True)
 
 
 def train_cmd(
@@ -65,3 +67,53 @@ def train_cmd(
     )
     for name, path in result.files.items():
         console.print(f"  {name}: {path}")
+
+
+@models_app.command("list")
+def models_list(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """List the shipped models (name, task, architecture, size, training and validation figures)."""
+    import json
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from promethium.ml.pretrained import DEFAULTS, list_pretrained
+
+    rows = []
+    for m in list_pretrained():
+        side = json.loads(Path(m.path).with_suffix(".json").read_text(encoding="utf-8"))
+        metrics = side.get("metrics", {})
+        rows.append(
+            {
+                "name": m.name,
+                "task": m.task,
+                "default": DEFAULTS.get(m.task) == m.name,
+                "architecture": side.get("architecture"),
+                "args": side.get("args"),
+                "size_mb": round(m.path.stat().st_size / 2**20, 2),
+                "steps": side.get("training", {}).get("steps_done"),
+                "val_snr_db": metrics.get("val_snr_missing_db"),
+                "path": str(m.path),
+                "config": str(m.config),
+                "description": m.description,
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="shipped models")
+    for col in ("name", "task", "architecture", "size", "steps", "val SNR (dB)", "description"):
+        table.add_column(col)
+    for r in rows:
+        snr = r["val_snr_db"]
+        table.add_row(
+            str(r["name"]) + (" (default)" if r["default"] else ""),
+            str(r["task"]),
+            str(r["architecture"]),
+            f"{r['size_mb']} MB",
+            str(r["steps"]),
+            f"{snr:.1f}" if isinstance(snr, float) else "-",
+            str(r["description"]),
+        )
+    Console().print(table)

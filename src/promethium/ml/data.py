@@ -35,6 +35,7 @@ __all__ = [
     "NormRecord",
     "Patches",
     "augment",
+    "band_limited_noise",
     "extract_patches",
     "normalise",
     "synthetic_batch",
@@ -136,6 +137,31 @@ def synthetic_batch(
     """``batch_size`` synthetic sections of shape ``patch``: ``(clean, noisy)`` of ``(batch, *patch)``."""
     pairs = [synthetic_section(patch[0], patch[1], rng, **kwargs) for _ in range(batch_size)]  # type: ignore[arg-type]
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+def band_limited_noise(
+    values: np.ndarray,
+    live: np.ndarray,
+    rng: np.random.Generator,
+    level: tuple[float, float],
+    dt_ms: float = 4.0,
+    frequency: tuple[float, float] = (8.0, 45.0),
+) -> np.ndarray:
+    """Band-limited random noise for ``values`` ``(batch, traces, samples)``: per patch, white noise
+    shaped by a random Ricker wavelet, scaled to a random fraction in ``level`` of the patch's live RMS
+    (0 on dead traces)."""
+    v = np.asarray(values, dtype=np.float32)
+    out = np.zeros_like(v)
+    for b in range(v.shape[0]):
+        lv = np.asarray(live[b], bool)
+        if not lv.any():
+            continue
+        w = _wavelet(rng, frequency, dt_ms, phase=False)
+        band = fftconvolve(rng.standard_normal(v.shape[1:]), w[None, :], mode="same", axes=-1)
+        band_rms = float(np.sqrt(np.mean(band[lv] ** 2))) or 1.0
+        sig_rms = float(np.sqrt(np.mean(v[b][lv].astype(np.float64) ** 2)))
+        out[b] = (float(rng.uniform(*level)) * sig_rms / band_rms) * band * lv[:, None]
+    return out
 
 
 # ------------------------------------------------------------------------------------------ masks

@@ -10,7 +10,9 @@ the uninterrupted one. The output folder holds:
 - ``model.pt`` + ``model.json``: the best weights (lowest validation loss), see :mod:`promethium.ml.io`;
 - ``metrics.csv`` / ``metrics.json``: one row per validation; ``loss.png``: the loss curves.
 
-Mixed precision (bfloat16 autocast) is used on CUDA when ``amp`` is on; CPU runs stay in float32.
+Mixed precision (bfloat16 autocast, float32 weights and loss) is used when ``amp`` is on and the device
+computes bfloat16 natively (CUDA, or a CPU with AVX512-BF16/AMX: about 1.7x faster steps here); other CPUs
+stay in float32.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from promethium.ml.data import (
     MaskGenerator,
     Patches,
     augment,
+    band_limited_noise,
     extract_patches,
     normalise,
     synthetic_batch,
@@ -51,8 +54,10 @@ __all__ = [
     "DataConfig",
     "TrainConfig",
     "TrainResult",
+    "bf16_supported",
     "finetune",
     "load_config",
+    "load_source",
     "resolve_device",
     "train",
 ]
@@ -67,8 +72,19 @@ class DataConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    #: ``"synthetic"`` or the path of a complete survey read with :func:`promethium.io.read`
+    #: ``"synthetic"`` or the path of a complete survey read with :func:`promethium.io.read` (or a raw
+    #: little-endian float32 file of shape ``raw_shape``)
     source: str = "synthetic"
+    #: shape of a raw ``.f32``/``.bin`` source, trace-major: ``[traces, samples]`` or ``[il, xl, samples]``
+    raw_shape: list[int] | None = None
+    #: keep only traces ``[start, stop)`` of the source (along the last trace axis) for training, so the
+    #: rest stays unseen for evaluation
+    traces: tuple[int, int] | None = None
+    #: with a survey source, the share of each batch drawn from the synthetic generator instead
+    synthetic_fraction: float = Field(default=0.0, ge=0, le=1)
+    #: range of band-limited noise RMS (relative to the patch RMS) added to the input of survey patches
+    #: (the target stays the recorded patch): trains denoising on real data
+    survey_noise: tuple[float, float] = (0.0, 0.0)
     kinds: list[str] = Field(default_factory=lambda: list(EVENT_KINDS))
     frequency: tuple[float, float] = (12.0, 40.0)
     max_dip: float = Field(default=1.5, gt=0, le=8)
@@ -76,6 +92,7 @@ class DataConfig(BaseModel):
     erratic: float = Field(default=0.0, ge=0, le=1)
     #: train to output the noise-free section (``clean``, synthetic only) or the recorded one
     target: Literal["clean", "noisy"] = "clean"
+    #: kinds of trace masks that hide traces from the input; empty: no trace is hidden (pure denoising)
     masks: list[str] = Field(default_factory=lambda: list(MASK_KINDS))
     mask_fraction: tuple[float, float] = (0.2, 0.6)
     augment: bool = True
@@ -147,6 +164,20 @@ def _validate_config(raw: Any, where: str) -> TrainConfig:
         raise ConfigurationError(f"{where}: invalid training configuration: {problems}") from None
 
 
+def bf16_supported(device: torch.device) -> bool:
+    """Whether bfloat16 autocast pays on ``device``: CUDA, or a CPU with native bf16 (AVX512-BF16/AMX)."""
+    import torch
+
+    if device.type == "cuda":
+        return True
+    if device.type != "cpu":
+        return False
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # pragma: no cover - builds without oneDNN
+        return False
+
+
 def resolve_device(device: str = "auto") -> torch.device:
     """``auto``: CUDA when available, else Apple MPS, else CPU; :class:`ParameterError` when unavailable."""
     import torch
@@ -185,33 +216,59 @@ class _Source:
         self.cfg = cfg
         self.patch = patch
         self.patches = patches
-        self.masks = MaskGenerator(kinds=tuple(cfg.masks), fraction=tuple(cfg.mask_fraction))  # type: ignore[arg-type]
+        self.masks = (
+            MaskGenerator(kinds=tuple(cfg.masks), fraction=tuple(cfg.mask_fraction))  # type: ignore[arg-type]
+            if cfg.masks
+            else None
+        )
+
+    def _synthetic(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        cfg = self.cfg
+        clean, noisy = synthetic_batch(
+            n,
+            self.patch,
+            rng,
+            dt_ms=cfg.dt_ms,
+            kinds=tuple(cfg.kinds),
+            frequency=cfg.frequency,
+            max_dip=cfg.max_dip,
+            noise=cfg.noise,
+            erratic=cfg.erratic,
+        )
+        return noisy, (clean if cfg.target == "clean" else noisy)
+
+    def _survey(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        assert self.patches is not None
+        idx = rng.integers(0, len(self.patches), size=n)
+        target = self.patches.values[idx].astype(np.float32)
+        live = self.patches.live[idx]
+        recorded = target
+        lo, hi = self.cfg.survey_noise
+        if hi > 0:
+            recorded = target + band_limited_noise(target, live, rng, (lo, hi), self.cfg.dt_ms)
+        return recorded, target, live
 
     def batch(self, rng: np.random.Generator, n: int) -> _Batch:
         cfg = self.cfg
         if self.patches is None:
-            clean, noisy = synthetic_batch(
-                n,
-                self.patch,
-                rng,
-                dt_ms=cfg.dt_ms,
-                kinds=tuple(cfg.kinds),
-                frequency=cfg.frequency,
-                max_dip=cfg.max_dip,
-                noise=cfg.noise,
-                erratic=cfg.erratic,
-            )
-            live = np.ones(clean.shape[:2], dtype=bool)
-            target = clean if cfg.target == "clean" else noisy
-            arrays = [noisy, target]
+            noisy, target = self._synthetic(rng, n)
+            live = np.ones(noisy.shape[:2], dtype=bool)
         else:
-            idx = rng.integers(0, len(self.patches), size=n)
-            arrays = [self.patches.values[idx]]
-            live = self.patches.live[idx]
+            n_syn = int(rng.binomial(n, cfg.synthetic_fraction)) if cfg.synthetic_fraction > 0 else 0
+            noisy, target, live = self._survey(rng, n - n_syn)
+            if n_syn:
+                s_noisy, s_target = self._synthetic(rng, n_syn)
+                noisy = np.concatenate([noisy, s_noisy])
+                target = np.concatenate([target, s_target])
+                live = np.concatenate([live, np.ones(s_noisy.shape[:2], dtype=bool)])
+        arrays = [noisy, target]
         if cfg.augment:
             arrays, live = augment(arrays, live, rng)
         recorded, target = arrays[0], arrays[-1]
-        keep = np.stack([self.masks((recorded.shape[1],), rng, base=live[b]) for b in range(n)])
+        if self.masks is None:
+            keep = live.copy()
+        else:
+            keep = np.stack([self.masks((recorded.shape[1],), rng, base=live[b]) for b in range(n)])
         inp = np.where(keep[..., None], recorded, 0.0).astype(np.float32)
         inp_n, rec = normalise(inp, keep)
         target_n = (target / rec.scale[:, None, None]).astype(np.float32)
@@ -230,7 +287,11 @@ def _tensors(b: _Batch, device: torch.device) -> tuple[torch.Tensor, ...]:
 
 
 def _snr_missing_db(pred: np.ndarray, b: _Batch) -> float:
+    """SNR (dB) on the hidden traces with a known target; on every known trace when none is hidden
+    (denoising)."""
     hidden = (~b.keep & (b.weight > 0))[..., None]
+    if not hidden.any():
+        hidden = (b.weight > 0)[..., None]
     err = float(((pred - b.target) ** 2 * hidden).sum())
     sig = float((b.target**2 * hidden).sum())
     if sig <= 0:
@@ -265,13 +326,43 @@ def _lr_factor(cfg: TrainConfig) -> Callable[[int], float]:
     return f
 
 
+def load_source(cfg: DataConfig) -> SeismicData:
+    """The survey a :class:`DataConfig` names (``source``, ``raw_shape``), cut to ``traces``."""
+    path = Path(cfg.source)
+    if cfg.raw_shape is not None:
+        shape = tuple(int(v) for v in cfg.raw_shape)
+        if len(shape) not in (2, 3) or min(shape) < 1:
+            raise ConfigurationError(f"data.raw_shape must be 2 or 3 positive sizes, got {cfg.raw_shape}")
+        try:
+            raw = np.fromfile(path, dtype="<f4")
+        except OSError as exc:
+            raise ConfigurationError(f"data.source: cannot read {path}: {exc}") from None
+        if raw.size != math.prod(shape):
+            raise ConfigurationError(
+                f"data.source: {path} holds {raw.size} float32 values, raw_shape {list(shape)} needs "
+                f"{math.prod(shape)}"
+            )
+        data = SeismicData.from_array(raw.reshape(shape), sample_interval=cfg.dt_ms)
+    else:
+        from promethium.io import read
+
+        data = read(path)
+    if cfg.traces is not None:
+        start, stop = int(cfg.traces[0]), int(cfg.traces[1])
+        axis = data.values.ndim - 2
+        n = data.values.shape[axis]
+        if not 0 <= start < stop <= n:
+            raise ConfigurationError(f"data.traces must satisfy 0 <= start < stop <= {n}, got {cfg.traces}")
+        dim = data.dims[axis]
+        data = data.isel({dim: slice(start, stop)})
+    return data
+
+
 def _survey_patches(cfg: TrainConfig, data: SeismicData | None) -> Patches | None:
     if data is None and cfg.data.source == "synthetic":
         return None
     if data is None:
-        from promethium.io import read
-
-        data = read(cfg.data.source)
+        data = load_source(cfg.data)
     return extract_patches(data, cfg.patch, overlap=0.5)
 
 
@@ -372,9 +463,17 @@ def train(
     source = _Source(cfg.data, cfg.patch, _survey_patches(cfg, data))
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, **cfg.model_args).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # Adversarial models (gan) train their discriminator with an optimiser of its own.
+    adversarial = hasattr(model, "discriminator_loss")
+    gen_params = model.generator_parameters() if adversarial else list(model.parameters())  # type: ignore[operator]
+    opt = torch.optim.AdamW(gen_params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(cfg))
-    use_amp = cfg.amp and device.type == "cuda"
+    disc_opt = (
+        torch.optim.AdamW(model.discriminator_parameters(), lr=cfg.lr, betas=(0.5, 0.999))  # type: ignore[operator]
+        if adversarial
+        else None
+    )
+    use_amp = cfg.amp and bf16_supported(device)
     val = [
         source.batch(np.random.default_rng([cfg.seed, 2**31 + k]), cfg.batch_size)
         for k in range(cfg.val_batches)
@@ -390,6 +489,8 @@ def train(
         try:
             model.load_state_dict(st["model"])
             opt.load_state_dict(st["optimizer"])
+            if disc_opt is not None:
+                disc_opt.load_state_dict(st["disc_optimizer"])
         except (RuntimeError, ValueError, KeyError) as exc:
             raise CheckpointError(f"{ckpt}: the checkpoint does not fit the model: {exc}") from None
         start = int(st["step"])
@@ -411,6 +512,7 @@ def train(
                 "step": step,
                 "model": model.state_dict(),
                 "optimizer": opt.state_dict(),
+                **({"disc_optimizer": disc_opt.state_dict()} if disc_opt is not None else {}),
                 "best_model": best_state,
                 "best_val": best_val,
                 "best_step": best_step,
@@ -449,9 +551,15 @@ def train(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            torch.nn.utils.clip_grad_norm_(gen_params, cfg.grad_clip)
         opt.step()
         sched.step()
+        if disc_opt is not None:
+            disc_opt.zero_grad(set_to_none=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                d_loss = model.discriminator_loss(pred.detach().float(), tgt, keep)  # type: ignore[operator]
+            d_loss.float().backward()
+            disc_opt.step()
         step += 1
         running.append(float(loss.detach()))
         metrics = {"loss": running[-1], "lr": opt.param_groups[0]["lr"]}
@@ -533,6 +641,7 @@ def finetune(
     masks: Sequence[str] = MASK_KINDS,
     mask_fraction: tuple[float, float] = (0.1, 0.4),
     device: str = "auto",
+    amp: bool = True,
     progress: ProgressFn | None = None,
 ) -> ReconstructionModel:
     """Self-supervised fine-tuning on the user's data: hide live traces, learn to restore them.
@@ -546,14 +655,16 @@ def finetune(
     if steps < 1:
         raise ParameterError("steps", f"must be at least 1, got {steps}")
     if patch is None:
-        mp = model.meta.get("patch") or (32, 64)
+        mp = model.meta.get("patch") or model.meta.get("training", {}).get("patch") or (32, 64)
         patch = (int(mp[0]), int(mp[1]))
-    patches = extract_patches(data, patch, overlap=0.5)
+    # Sparse data (75 % missing) still give patches: any patch with a few live traces teaches something.
+    patches = extract_patches(data, patch, overlap=0.5, min_live=0.1)
     if patches.live.sum(axis=1).max() < 2:
         raise DataError("fine-tuning needs patches with at least two live traces")
     cfg = DataConfig(masks=list(masks), mask_fraction=mask_fraction)
     source = _Source(cfg, patch, patches)
     dev = resolve_device(device)
+    use_amp = amp and bf16_supported(dev)
     model.to(dev).train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     losses: list[float] = []
@@ -561,7 +672,9 @@ def finetune(
         torch.manual_seed(seed * 1_000_003 + step)
         b = source.batch(np.random.default_rng([seed, 7, step]), batch_size)
         inp, tgt, keep, w = _tensors(b, dev)
-        loss = model.loss(model(inp, keep), tgt, keep, w)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
+            pred = model(inp, keep)
+        loss = model.loss(pred.float(), tgt, keep, w)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

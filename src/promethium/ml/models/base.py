@@ -12,6 +12,7 @@ rebuilt from them on loading (no pickled code).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -26,6 +27,7 @@ __all__ = [
     "ReconstructionModel",
     "build_model",
     "get_model_class",
+    "group_norm",
     "list_models",
     "register_model",
 ]
@@ -34,6 +36,11 @@ __all__ = [
 MODELS: dict[str, type[ReconstructionModel]] = {}
 
 M = TypeVar("M", bound="type[ReconstructionModel]")
+
+
+def group_norm(channels: int) -> nn.GroupNorm:
+    """Group norm with up to 8 groups that divide ``channels`` (so any channel count is valid)."""
+    return nn.GroupNorm(math.gcd(8, channels), channels)
 
 
 def _key(name: str) -> str:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from promethium.core.errors import ParameterError
-from promethium.ml.models.base import ReconstructionModel, register_model
+from promethium.ml.models.base import ReconstructionModel, group_norm, register_model
 
 __all__ = ["DenoisingAutoencoder"]
 
@@ -49,14 +49,14 @@ class DenoisingAutoencoder(ReconstructionModel):
         for c in chans:
             enc += [
                 nn.Conv2d(c_prev, c, 3, stride=2, padding=1),
-                nn.GroupNorm(min(8, c), c),
+                group_norm(c),
                 nn.LeakyReLU(0.1),
             ]
             c_prev = c
         self.encoder = nn.Sequential(*enc)
         dec: list[nn.Module] = []
         for c in [*chans[-2::-1], chans[0]]:
-            dec += [nn.ConvTranspose2d(c_prev, c, 2, stride=2), nn.GroupNorm(min(8, c), c), nn.LeakyReLU(0.1)]
+            dec += [nn.ConvTranspose2d(c_prev, c, 2, stride=2), group_norm(c), nn.LeakyReLU(0.1)]
             if dropout > 0:
                 dec.append(nn.Dropout2d(float(dropout)))
             c_prev = c

@@ -13,15 +13,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from promethium.core.errors import ParameterError
-from promethium.ml.models.base import ReconstructionModel, register_model
+from promethium.ml.models.base import ReconstructionModel, group_norm, register_model
 
 __all__ = ["UNet2D"]
 
 VARIANTS = ("plain", "residual", "attention")
-
-
-def _norm(channels: int) -> nn.GroupNorm:
-    return nn.GroupNorm(min(8, channels), channels)
 
 
 class _Block(nn.Module):
@@ -31,11 +27,11 @@ class _Block(nn.Module):
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(c_in, c_out, 3, padding=1),
-            _norm(c_out),
+            group_norm(c_out),
             nn.LeakyReLU(0.1),
             nn.Dropout2d(dropout) if dropout > 0 else nn.Identity(),
             nn.Conv2d(c_out, c_out, 3, padding=1),
-            _norm(c_out),
+            group_norm(c_out),
         )
         self.skip: nn.Module | None = None
         if residual:
