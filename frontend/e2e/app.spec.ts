@@ -76,9 +76,10 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
   await shot(page, '06-viewer-wiggle');
 
   // Reconstruct with a form generated from the workflow schema.
-  await page.getByRole('link', { name: 'Jobs' }).click();
-  await page.getByTestId('job-dataset').click();
-  await page.getByRole('option', { name: /seisplot_31_81_PR/ }).click();
+  const datasetId = page.url().split('/viewer/')[1];
+  await page.goto(`/datasets/${datasetId}`);
+  await page.getByRole('link', { name: 'Run a job on it' }).click();
+  await expect(page.getByTestId('job-dataset')).toContainText('seisplot_31_81_PR');
   await page.getByTestId('job-method').click();
   await page.getByRole('option', { name: 'linear', exact: true }).click();
   await shot(page, '07-job-form');
