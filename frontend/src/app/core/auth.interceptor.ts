@@ -2,7 +2,7 @@ import { HttpErrorResponse, HttpInterceptorFn, HttpRequest } from '@angular/comm
 import { inject } from '@angular/core';
 import { Router } from '@angular/router';
 import { Store } from '@ngrx/store';
-import { Observable, catchError, finalize, shareReplay, switchMap, throwError } from 'rxjs';
+import { Observable, catchError, finalize, map, shareReplay, switchMap, throwError } from 'rxjs';
 import { authRefresh } from '../api/fn/auth/auth-refresh';
 import { TokenOut } from '../api/models/token-out';
 import { HttpClient } from '@angular/common/http';
@@ -30,7 +30,7 @@ export const authInterceptor: HttpInterceptorFn = (req, next) => {
       const refresh = tokens.refresh;
       if (!(err instanceof HttpErrorResponse) || err.status !== 401 || !refresh) return throwError(() => err);
       refreshing ??= authRefresh(http, '', { body: { refresh_token: refresh } }).pipe(
-        switchMap(async (r) => r.body),
+        map((r) => r.body),
         finalize(() => (refreshing = null)),
         shareReplay(1),
       );

@@ -1,5 +1,6 @@
 import { HttpClient, HttpErrorResponse, provideHttpClient, withInterceptors } from '@angular/common/http';
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { Component } from '@angular/core';
 import { TestBed } from '@angular/core/testing';
 import { provideRouter } from '@angular/router';
 import { provideStore } from '@ngrx/store';
@@ -9,6 +10,9 @@ import { describeError } from './errors';
 import { TokenStore } from './token-store';
 import { JobsActions, jobsFeature, initialJobsState } from '../features/jobs/jobs.store';
 import { JobOut } from '../api/models/job-out';
+
+@Component({ template: '' })
+class Blank {}
 
 const pair = (n: number) => ({ access_token: `access-${n}`, refresh_token: `refresh-token-${n}`, token_type: 'bearer' as const, expires_in: 900, refresh_expires_in: 1000 });
 
@@ -47,7 +51,7 @@ describe('auth interceptor', () => {
   beforeEach(() => {
     sessionStorage.clear();
     TestBed.configureTestingModule({
-      providers: [provideRouter([]), provideStore({}), provideHttpClient(withInterceptors([authInterceptor])), provideHttpClientTesting()],
+      providers: [provideRouter([{ path: 'login', component: Blank }]), provideStore({}), provideHttpClient(withInterceptors([authInterceptor])), provideHttpClientTesting()],
     });
     http = TestBed.inject(HttpClient);
     ctl = TestBed.inject(HttpTestingController);
