@@ -1,4 +1,4 @@
-"""Write the API's OpenAPI schema to a file (no server, no database): ``python scripts/dump_openapi.py out.json``."""
+"""Write the API's OpenAPI schema to a file, no server needed: ``python scripts/dump_openapi.py out.json``."""
 
 from __future__ import annotations
 

@@ -87,6 +87,7 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
   await expect(page).toHaveURL(/\/jobs\/[0-9a-f-]{36}$/);
   await expect(page.getByTestId('job-status')).toHaveText('succeeded', { timeout: 150_000 });
   await expect(page.getByTestId('job-log')).not.toContainText('No events yet');
+  await page.waitForTimeout(600); // the progress bar animates
   await shot(page, '08-job-detail');
 
   await page.getByRole('link', { name: 'Dashboard' }).click();

@@ -289,9 +289,12 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
     }
   }
 
+  /** Time (ms) of a full-resolution sample index: the dataset's own interval (a decimated window's
+   * X-Sample-Interval is that of its decimated samples). */
   private timeOf(sample: number): number {
     const d = this.data;
-    const dt = d?.sampleInterval ?? (this.dataset()?.metadata as { sample_interval?: number } | undefined)?.sample_interval ?? 1;
+    const metaDt = (this.dataset()?.metadata as { sample_interval?: number } | undefined)?.sample_interval;
+    const dt = metaDt ?? (d ? d.sampleInterval / d.sampleStep : 1);
     const base = d ? d.timeStart - d.sampleStart * dt : 0;
     return base + sample * dt;
   }
