@@ -56,7 +56,7 @@ const FORM_KINDS: Kind[] = ['reconstruct', 'denoise'];
           @if (description()) { <p class="desc">{{ description() }}</p> }
           <div class="fields">
             @for (f of formFields(); track f.name) {
-              <mat-form-field appearance="outline">
+              <mat-form-field appearance="outline" subscriptSizing="dynamic">
                 <mat-label>{{ f.label }}</mat-label>
                 @if (f.kind === 'boolean') {
                   <mat-select [(ngModel)]="texts[f.name]" [name]="f.name">
