@@ -46,6 +46,7 @@ EXPECTED = {
     "jobs-cancel": WRITER,
     "jobs-logs": ANY,
     "jobs-results": ANY,
+    "workflows-describe": ANY,
 }
 ALLOWED = {
     ANY: {Role.viewer, Role.user, Role.admin},

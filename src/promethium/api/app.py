@@ -171,14 +171,26 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.ctx = ctx
     install_error_handlers(app)
 
-    from promethium.api.routers import auth, datasets, health, jobs, uploads, users
+    from promethium.api.routers import auth, datasets, health, jobs, uploads, users, workflows
 
-    routers = [health.router, auth.router, users.router, uploads.router, datasets.router, jobs.router]
+    routers = [
+        health.router,
+        auth.router,
+        users.router,
+        uploads.router,
+        datasets.router,
+        jobs.router,
+        workflows.router,
+    ]
     if settings.metrics_enabled:
         routers.insert(1, health.metrics_router)
     for router in routers:  # uploads before datasets: /datasets/uploads is not /datasets/{id}
         app.include_router(router, prefix=API_PREFIX)
     templates = [API_PREFIX + str(getattr(r, "path", "")) for router in routers for r in router.routes]
+    if settings.web_enabled:
+        from promethium.api.webapp import default_web_dir, install_web_app
+
+        install_web_app(app, settings.web_dir or default_web_dir(), API_PREFIX)
 
     if settings.cors_origins:
         app.add_middleware(

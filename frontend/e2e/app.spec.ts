@@ -1,0 +1,168 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+
+const USER = process.env['E2E_USERNAME'] ?? 'e2e-admin';
+const PASSWORD = process.env['E2E_PASSWORD'] ?? 'e2e-password-long-enough';
+const SHARED = process.env['E2E_SEGY'] ?? '../../shared/data/segy/seisplot_31_81_PR.sgy';
+const ART = 'test-artefacts';
+mkdirSync(ART, { recursive: true });
+
+const figures: Record<string, number | string> = {};
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ART, `${name}.png`), fullPage: true });
+}
+
+async function login(page: Page): Promise<void> {
+  await page.goto('/datasets');
+  await expect(page).toHaveURL(/\/login/);
+  await page.getByLabel('User name').fill(USER);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await shot(page, '01-login');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/datasets$/); // back to the deep link asked for
+  await expect(page.getByText(`${USER} (admin)`)).toBeVisible();
+}
+
+/** Non-background pixels in the canvas's plot area. */
+async function paintedFraction(page: Page): Promise<number> {
+  return page.getByTestId('viewer-canvas').evaluate((el) => {
+    const c = el as HTMLCanvasElement;
+    const ctx = c.getContext('2d');
+    if (!ctx) return 0;
+    const d = ctx.getImageData(70, 40, c.width - 90, c.height - 60).data;
+    let painted = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] !== 255 || d[i + 1] !== 255 || d[i + 2] !== 255) painted++;
+    return painted / (d.length / 4);
+  });
+}
+
+test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) => {
+  test.skip(!existsSync(SHARED), `${SHARED} is absent`);
+  await login(page);
+
+  // Upload through the chunked API with the progress bar; ingestion finishes in finalize.
+  await page.getByTestId('file-input').setInputFiles(SHARED);
+  await expect(page.getByText('Uploaded seisplot_31_81_PR.sgy')).toBeVisible({ timeout: 120_000 });
+  const row = page.getByRole('row', { name: /seisplot_31_81_PR/ });
+  await expect(row).toContainText('ready', { timeout: 60_000 });
+  await shot(page, '02-datasets');
+
+  await row.getByRole('link').click();
+  await expect(page.getByTestId('dataset-status')).toHaveText('ready');
+  await expect(page.getByAltText('Preview image of the section')).toBeVisible();
+  await shot(page, '03-dataset-detail');
+
+  await page.getByTestId('open-viewer').click();
+  await page.waitForFunction(() => (window.promethiumViewer?.stats.fetches ?? 0) > 0 && window.promethiumViewer?.stats.nonBlank);
+  await page.waitForTimeout(300);
+  expect(await paintedFraction(page)).toBeGreaterThan(0.5);
+  await shot(page, '04-viewer-grey');
+  await page.getByLabel('Colormap').click();
+  await page.getByRole('option', { name: 'Seismic (diverging)' }).click();
+  await page.waitForTimeout(200);
+  await shot(page, '05-viewer-seismic');
+  // Zoom into a narrow window: wiggles.
+  const canvas = page.getByTestId('viewer-canvas');
+  await canvas.focus();
+  for (let i = 0; i < 12; i++) await page.keyboard.press('+');
+  await page.waitForTimeout(600);
+  expect(await paintedFraction(page)).toBeGreaterThan(0.01);
+  await canvas.hover({ position: { x: 400, y: 300 } });
+  await expect(page.getByTestId('readout')).toContainText('trace');
+  await shot(page, '06-viewer-wiggle');
+
+  // Reconstruct with a form generated from the workflow schema.
+  const datasetId = page.url().split('/viewer/')[1];
+  await page.goto(`/datasets/${datasetId}`);
+  await page.getByRole('link', { name: 'Run a job on it' }).click();
+  await expect(page.getByTestId('job-dataset')).toContainText('seisplot_31_81_PR');
+  await page.getByTestId('job-method').click();
+  await page.getByRole('option', { name: 'linear', exact: true }).click();
+  await shot(page, '07-job-form');
+  await page.getByTestId('job-submit').click();
+  await expect(page).toHaveURL(/\/jobs\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId('job-status')).toHaveText('succeeded', { timeout: 150_000 });
+  await expect(page.getByTestId('job-log')).not.toContainText('No events yet');
+  await page.waitForTimeout(600); // the progress bar animates
+  await shot(page, '08-job-detail');
+
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  await expect(page.getByTestId('health-status')).toContainText('ok');
+  await shot(page, '09-dashboard');
+  await page.getByRole('link', { name: 'Users' }).click();
+  await expect(page.getByRole('cell', { name: USER })).toBeVisible();
+  await shot(page, '10-users');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login/);
+});
+
+test('viewer figures: first paint of 1000x1000, panning a 5000-trace section', async ({ page, request }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-section-'));
+  const file = join(dir, 'section5000.sgy');
+  const python = process.env['E2E_PYTHON'] ?? '../.venv/bin/python';
+  execFileSync(python, ['e2e/make_section.py', file], { env: { ...process.env, PYTHONPATH: '../src' } });
+  const tok = await request.post('/api/v1/auth/login', { form: { username: USER, password: PASSWORD } });
+  const access = ((await tok.json()) as { access_token: string }).access_token;
+  const { readFileSync } = await import('node:fs');
+  const up = await request.post('/api/v1/datasets', {
+    headers: { Authorization: `Bearer ${access}` },
+    multipart: { file: { name: 'section5000.sgy', mimeType: 'application/octet-stream', buffer: readFileSync(file) } },
+    timeout: 120_000,
+  });
+  expect(up.status()).toBe(201);
+  const id = ((await up.json()) as { id: string }).id;
+
+  await login(page);
+  // A 1000 x 1000 canvas plot area: the whole-section view fetches a 1000 x 1000 window (5000 traces / 5).
+  await page.setViewportSize({ width: 1300, height: 1340 });
+  await page.goto(`/viewer/${id}`);
+  await page.getByTestId('viewer-canvas').waitFor();
+  await page.evaluate(() => {
+    const stage = document.querySelector('.stage') as HTMLElement;
+    stage.style.width = `${1000 + 70}px`;
+    stage.style.height = `${1000 + 40}px`;
+  });
+  await page.waitForFunction(() => window.promethiumViewer?.stats.lastWindow === '1000x1000', null, { timeout: 60_000 });
+  const paint = await page.evaluate(() => window.promethiumViewer?.stats.lastRenderMs ?? -1);
+  figures['first_paint_ms_1000x1000'] = Number(paint.toFixed(1));
+  expect(paint).toBeLessThan(300);
+  await shot(page, '11-viewer-5000');
+
+  // Zoom to 1000 of the 5000 traces, then pan one frame per animation frame for 3 s.
+  await page.getByTestId('viewer-canvas').focus();
+  for (let i = 0; i < 7; i++) await page.keyboard.press('+');
+  await page.waitForTimeout(800);
+  const fps = await page.evaluate(
+    () =>
+      new Promise<number>((resolve) => {
+        const v = window.promethiumViewer;
+        if (!v) return resolve(0);
+        let frames = 0;
+        let dir = 1;
+        const t0 = performance.now();
+        const step = (): void => {
+          v.panBy(dir * 15);
+          frames++;
+          if (frames % 60 === 0) dir = -dir;
+          if (performance.now() - t0 < 3000) requestAnimationFrame(step);
+          else resolve((frames * 1000) / (performance.now() - t0));
+        };
+        requestAnimationFrame(step);
+      }),
+  );
+  figures['pan_fps_5000_traces'] = Number(fps.toFixed(1));
+  expect(fps).toBeGreaterThanOrEqual(30);
+  await shot(page, '12-viewer-panned');
+  writeFileSync(join(ART, 'figures.json'), JSON.stringify(figures, null, 2) + '\n');
+});
+
+declare global {
+  interface Window {
+    promethiumViewer?: { stats: { lastRenderMs: number; lastWindow: string; fetches: number; nonBlank: boolean }; panBy(traces: number): void };
+  }
+}

@@ -1,0 +1,34 @@
+import { HttpClient } from '@angular/common/http';
+import { Injectable, InjectionToken, inject } from '@angular/core';
+import { Observable, distinctUntilChanged, switchMap, takeWhile, timer } from 'rxjs';
+import { map } from 'rxjs/operators';
+import { jobsGet } from '../../api/fn/jobs/jobs-get';
+import { JobOut } from '../../api/models/job-out';
+
+export const FINAL_STATUSES: readonly string[] = ['succeeded', 'failed', 'cancelled'];
+
+/** Live updates of one job until it finishes. Polling today; a WebSocket source (/api/v1/ws) can be
+ * provided under the same token without touching the screens or the store. */
+export interface JobUpdates {
+  watch(jobId: string): Observable<JobOut>;
+}
+
+export const JOB_UPDATES = new InjectionToken<JobUpdates>('JobUpdates', {
+  providedIn: 'root',
+  factory: () => inject(PollingJobUpdates),
+});
+
+@Injectable({ providedIn: 'root' })
+export class PollingJobUpdates implements JobUpdates {
+  private readonly http = inject(HttpClient);
+  intervalMs = 1000;
+
+  watch(jobId: string): Observable<JobOut> {
+    return timer(0, this.intervalMs).pipe(
+      switchMap(() => jobsGet(this.http, '', { job_id: jobId })),
+      map((r) => r.body),
+      distinctUntilChanged((a, b) => a.status === b.status && a.progress === b.progress),
+      takeWhile((j) => !FINAL_STATUSES.includes(j.status), true),
+    );
+  }
+}

@@ -1,0 +1,442 @@
+import { HttpClient } from '@angular/common/http';
+import { AfterViewInit, Component, ElementRef, OnDestroy, inject, input, signal, viewChild } from '@angular/core';
+import { FormsModule } from '@angular/forms';
+import { MatButtonModule } from '@angular/material/button';
+import { MatFormFieldModule } from '@angular/material/form-field';
+import { MatInputModule } from '@angular/material/input';
+import { MatSelectModule } from '@angular/material/select';
+import { RouterLink } from '@angular/router';
+import { Subject, Subscription, debounceTime, switchMap } from 'rxjs';
+import { datasetsGet } from '../../api/fn/datasets/datasets-get';
+import { DatasetOut } from '../../api/models/dataset-out';
+import { Notifier } from '../../core/errors';
+import { ColormapName, colormap, percentileAbs, renderDensity } from './render';
+import { TraceWindow, TraceWindowService, WindowQuery } from './trace-window';
+
+/** The visible part of the section, in trace and sample indices of the full dataset (floats). */
+interface View {
+  t0: number;
+  t1: number;
+  s0: number;
+  s1: number;
+}
+
+export interface ViewerStats {
+  lastRenderMs: number;
+  lastWindow: string;
+  fetches: number;
+  nonBlank: boolean;
+}
+
+declare global {
+  interface Window {
+    /** Test and benchmark hook (read by the Playwright tests). */
+    promethiumViewer?: { stats: ViewerStats; panBy(traces: number): void; draw(): void };
+  }
+}
+
+const MARGIN = { left: 60, top: 30, right: 10, bottom: 10 };
+
+@Component({
+  selector: 'app-viewer-page',
+  imports: [FormsModule, RouterLink, MatFormFieldModule, MatSelectModule, MatInputModule, MatButtonModule],
+  template: `
+    <h1>Viewer: <a [routerLink]="['/datasets', id()]">{{ dataset()?.name ?? '…' }}</a></h1>
+    <section class="controls" aria-label="Display settings">
+      <mat-form-field appearance="outline">
+        <mat-label>Colormap</mat-label>
+        <mat-select [(ngModel)]="cmap" (selectionChange)="rebuild()" name="cmap">
+          <mat-option value="grey">Grey</mat-option>
+          <mat-option value="seismic">Seismic (diverging)</mat-option>
+        </mat-select>
+      </mat-form-field>
+      <mat-form-field appearance="outline">
+        <mat-label>Clip percentile</mat-label>
+        <input matInput type="number" min="50" max="100" step="0.5" [(ngModel)]="clipPct" (change)="rebuild()" name="clip" />
+      </mat-form-field>
+      <mat-form-field appearance="outline">
+        <mat-label>Gain</mat-label>
+        <input matInput type="number" min="0.1" max="100" step="0.1" [(ngModel)]="gain" (change)="rebuild()" name="gain" />
+      </mat-form-field>
+      <mat-form-field appearance="outline">
+        <mat-label>Display</mat-label>
+        <mat-select [(ngModel)]="mode" (selectionChange)="draw()" name="mode">
+          <mat-option value="auto">Auto (wiggle when narrow)</mat-option>
+          <mat-option value="density">Variable density</mat-option>
+          <mat-option value="wiggle">Wiggle</mat-option>
+        </mat-select>
+      </mat-form-field>
+      <button mat-stroked-button type="button" (click)="zoom(0.5)" aria-label="Zoom in">Zoom in</button>
+      <button mat-stroked-button type="button" (click)="zoom(2)" aria-label="Zoom out">Zoom out</button>
+      <button mat-stroked-button type="button" (click)="reset()">Whole section</button>
+    </section>
+    <p class="hint">Drag to pan, wheel to zoom; with the section focused: arrow keys pan, + and − zoom.</p>
+    <div class="stage" #stage>
+      <canvas #canvas tabindex="0" role="img" [attr.aria-label]="'Seismic section ' + (dataset()?.name ?? '')" data-testid="viewer-canvas"
+        (pointerdown)="down($event)" (pointermove)="move($event)" (pointerup)="up($event)" (pointerleave)="hover.set(null)"
+        (wheel)="wheel($event)" (keydown)="key($event)"></canvas>
+    </div>
+    <p class="readout" aria-live="polite" data-testid="readout">
+      @if (hover(); as h) { {{ h }} } @else { Clip ±{{ clipValue().toPrecision(3) }} · {{ windowLabel() }} }
+    </p>
+  `,
+  styles: `
+    .controls { display: flex; gap: 0.75rem; flex-wrap: wrap; align-items: baseline; }
+    .controls mat-form-field { width: 170px; }
+    .hint { margin: 0 0 0.5rem; color: #555; font-size: 0.85rem; }
+    .stage { width: 100%; height: calc(100vh - 300px); min-height: 360px; border: 1px solid #ccc; }
+    canvas { width: 100%; height: 100%; display: block; cursor: grab; touch-action: none; }
+    canvas:focus { outline: 3px solid #1565c0; }
+    .readout { font-family: monospace; min-height: 1.4em; }
+  `,
+})
+export class ViewerPage implements AfterViewInit, OnDestroy {
+  readonly id = input.required<string>();
+  private readonly http = inject(HttpClient);
+  private readonly windows = inject(TraceWindowService);
+  private readonly notifier = inject(Notifier);
+  private readonly canvasRef = viewChild.required<ElementRef<HTMLCanvasElement>>('canvas');
+  private readonly stageRef = viewChild.required<ElementRef<HTMLDivElement>>('stage');
+  readonly dataset = signal<DatasetOut | null>(null);
+  readonly hover = signal<string | null>(null);
+  readonly clipValue = signal(1);
+  readonly windowLabel = signal('');
+  cmap: ColormapName = 'grey';
+  clipPct = 99;
+  gain = 1;
+  mode: 'auto' | 'density' | 'wiggle' = 'auto';
+
+  private nTraces = 0;
+  private nSamples = 0;
+  private view: View = { t0: 0, t1: 1, s0: 0, s1: 1 };
+  private data: TraceWindow | null = null;
+  private image: HTMLCanvasElement | null = null;
+  private drag: { x: number; y: number; view: View } | null = null;
+  private readonly wanted = new Subject<WindowQuery>();
+  private readonly subs = new Subscription();
+  private resize?: ResizeObserver;
+  private frame = 0;
+  private arrivedAt = 0;
+  readonly stats: ViewerStats = { lastRenderMs: 0, lastWindow: '', fetches: 0, nonBlank: false };
+
+  ngAfterViewInit(): void {
+    window.promethiumViewer = { stats: this.stats, panBy: (t) => this.panBy(t), draw: () => this.drawNow() };
+    this.resize = new ResizeObserver(() => this.fitCanvas());
+    this.resize.observe(this.stageRef().nativeElement);
+    this.subs.add(
+      this.wanted
+        .pipe(
+          debounceTime(80),
+          switchMap((q) => this.windows.fetch(this.id(), q)),
+        )
+        .subscribe({
+          next: (w) => this.receive(w),
+          error: (e: unknown) => this.notifier.error(e),
+        }),
+    );
+    datasetsGet(this.http, '', { dataset_id: this.id() }).subscribe({
+      next: (r) => {
+        const ds = r.body;
+        this.dataset.set(ds);
+        const meta = ds.metadata as { traces?: number; samples?: number };
+        if (ds.status !== 'ready' || !meta.traces || !meta.samples) {
+          this.notifier.error(new Error(`The dataset is ${ds.status}; it cannot be shown yet`));
+          return;
+        }
+        this.nTraces = meta.traces;
+        this.nSamples = meta.samples;
+        this.reset();
+      },
+      error: (e: unknown) => this.notifier.error(e),
+    });
+  }
+
+  ngOnDestroy(): void {
+    this.subs.unsubscribe();
+    this.resize?.disconnect();
+    cancelAnimationFrame(this.frame);
+    delete window.promethiumViewer;
+  }
+
+  private get canvas(): HTMLCanvasElement {
+    return this.canvasRef().nativeElement;
+  }
+
+  private plot(): { x: number; y: number; w: number; h: number } {
+    const c = this.canvas;
+    return { x: MARGIN.left, y: MARGIN.top, w: Math.max(10, c.width - MARGIN.left - MARGIN.right), h: Math.max(10, c.height - MARGIN.top - MARGIN.bottom) };
+  }
+
+  private fitCanvas(): void {
+    const el = this.stageRef().nativeElement;
+    this.canvas.width = Math.max(100, Math.floor(el.clientWidth));
+    this.canvas.height = Math.max(100, Math.floor(el.clientHeight));
+    this.request();
+    this.draw();
+  }
+
+  reset(): void {
+    this.view = { t0: 0, t1: this.nTraces, s0: 0, s1: this.nSamples };
+    this.request();
+  }
+
+  /** Ask for the visible window (plus a margin for panning), decimated to about one value per pixel. */
+  private request(): void {
+    if (!this.nTraces) return;
+    const p = this.plot();
+    const v = this.view;
+    const spanT = v.t1 - v.t0;
+    const spanS = v.s1 - v.s0;
+    const traceStep = Math.max(1, Math.floor(spanT / p.w));
+    const sampleStep = Math.max(1, Math.floor(spanS / p.h));
+    const q: WindowQuery = {
+      traceStart: Math.max(0, Math.floor(v.t0 - spanT / 2)),
+      traceStop: Math.min(this.nTraces, Math.ceil(v.t1 + spanT / 2)),
+      traceStep,
+      sampleStart: Math.max(0, Math.floor(v.s0)),
+      sampleStop: Math.min(this.nSamples, Math.ceil(v.s1)),
+      sampleStep,
+    };
+    const d = this.data;
+    if (d && d.traceStep === traceStep && d.sampleStep === sampleStep && d.traceStart <= v.t0 && d.traceStart + d.nTraces * d.traceStep >= v.t1 - traceStep
+      && d.sampleStart <= v.s0 && d.sampleStart + d.nSamples * d.sampleStep >= v.s1 - sampleStep) return; // already held
+    this.wanted.next(q);
+  }
+
+  private receive(w: TraceWindow): void {
+    this.arrivedAt = performance.now();
+    this.stats.fetches++;
+    this.data = w;
+    this.windowLabel.set(`traces ${w.traceStart}–${w.traceStart + (w.nTraces - 1) * w.traceStep} every ${w.traceStep}, samples every ${w.sampleStep}`);
+    this.rebuild();
+  }
+
+  /** Recompute the clip and the variable-density image from the data held, then draw. */
+  rebuild(): void {
+    const d = this.data;
+    if (!d || d.nTraces === 0 || d.nSamples === 0) return;
+    const t = performance.now();
+    const clip = percentileAbs(d.values, Math.min(100, Math.max(1, this.clipPct)));
+    this.clipValue.set(clip / Math.max(1e-6, this.gain));
+    const img = this.image ?? document.createElement('canvas');
+    img.width = d.nTraces;
+    img.height = d.nSamples;
+    const ctx = img.getContext('2d');
+    if (!ctx) return;
+    const id = ctx.createImageData(d.nTraces, d.nSamples);
+    renderDensity(d.values, d.nTraces, d.nSamples, clip, this.gain, colormap(this.cmap), new Uint32Array(id.data.buffer));
+    ctx.putImageData(id, 0, 0);
+    this.image = img;
+    this.drawNow();
+    this.stats.lastRenderMs = performance.now() - (this.arrivedAt || t);
+    this.stats.lastWindow = `${d.nTraces}x${d.nSamples}`;
+  }
+
+  draw(): void {
+    cancelAnimationFrame(this.frame);
+    this.frame = requestAnimationFrame(() => this.drawNow());
+  }
+
+  private drawNow(): void {
+    const c = this.canvas;
+    const ctx = c.getContext('2d');
+    if (!ctx) return;
+    const p = this.plot();
+    const v = this.view;
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, c.width, c.height);
+    const d = this.data;
+    if (d && this.image) {
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(p.x, p.y, p.w, p.h);
+      ctx.clip();
+      const sx = p.w / (v.t1 - v.t0);
+      const sy = p.h / (v.s1 - v.s0);
+      const wiggle = this.mode === 'wiggle' || (this.mode === 'auto' && (v.t1 - v.t0) / d.traceStep <= p.w / 8);
+      if (wiggle) this.drawWiggles(ctx, d, p, sx, sy);
+      else {
+        ctx.imageSmoothingEnabled = false;
+        ctx.drawImage(this.image, p.x + (d.traceStart - v.t0) * sx, p.y + (d.sampleStart - v.s0) * sy, d.nTraces * d.traceStep * sx, d.nSamples * d.sampleStep * sy);
+      }
+      ctx.restore();
+      if (!this.stats.nonBlank) this.stats.nonBlank = true;
+    }
+    this.drawAxes(ctx, p);
+  }
+
+  private drawWiggles(ctx: CanvasRenderingContext2D, d: TraceWindow, p: { x: number; y: number; w: number; h: number }, sx: number, sy: number): void {
+    const v = this.view;
+    const clip = this.clipValue();
+    const spacing = d.traceStep * sx;
+    ctx.strokeStyle = '#000';
+    ctx.fillStyle = '#000';
+    ctx.lineWidth = 1;
+    for (let i = 0; i < d.nTraces; i++) {
+      const tr = d.traceStart + i * d.traceStep;
+      if (tr < v.t0 - d.traceStep || tr > v.t1 + d.traceStep) continue;
+      const x0 = p.x + (tr - v.t0 + 0.5) * sx;
+      const row = i * d.nSamples;
+      ctx.beginPath();
+      for (let j = 0; j < d.nSamples; j++) {
+        const a = Math.max(-1.5, Math.min(1.5, d.values[row + j] / clip)) || 0;
+        const y = p.y + (d.sampleStart + j * d.sampleStep - v.s0) * sy;
+        const x = x0 + a * spacing * 0.5;
+        if (j === 0) ctx.moveTo(x, y);
+        else ctx.lineTo(x, y);
+      }
+      ctx.stroke();
+    }
+  }
+
+  /** Time (ms) of a full-resolution sample index: the dataset's own interval (a decimated window's
+   * X-Sample-Interval is that of its decimated samples). */
+  private timeOf(sample: number): number {
+    const d = this.data;
+    const metaDt = (this.dataset()?.metadata as { sample_interval?: number } | undefined)?.sample_interval;
+    const dt = metaDt ?? (d ? d.sampleInterval / d.sampleStep : 1);
+    const base = d ? d.timeStart - d.sampleStart * dt : 0;
+    return base + sample * dt;
+  }
+
+  private drawAxes(ctx: CanvasRenderingContext2D, p: { x: number; y: number; w: number; h: number }): void {
+    const v = this.view;
+    ctx.strokeStyle = '#333';
+    ctx.fillStyle = '#222';
+    ctx.font = '12px system-ui, sans-serif';
+    ctx.strokeRect(p.x, p.y, p.w, p.h);
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'bottom';
+    for (const t of ticks(v.t0, v.t1, Math.max(2, Math.floor(p.w / 90)))) {
+      const x = p.x + ((t - v.t0) / (v.t1 - v.t0)) * p.w;
+      ctx.beginPath();
+      ctx.moveTo(x, p.y);
+      ctx.lineTo(x, p.y - 5);
+      ctx.stroke();
+      ctx.fillText(String(t), x, p.y - 6);
+    }
+    ctx.textAlign = 'left';
+    ctx.fillText('Trace', 4, 14);
+    const t0 = this.timeOf(v.s0);
+    const t1 = this.timeOf(v.s1);
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    for (const t of ticks(t0, t1, Math.max(2, Math.floor(p.h / 50)))) {
+      const y = p.y + ((t - t0) / (t1 - t0 || 1)) * p.h;
+      ctx.beginPath();
+      ctx.moveTo(p.x, y);
+      ctx.lineTo(p.x - 5, y);
+      ctx.stroke();
+      ctx.fillText(String(t), p.x - 7, y);
+    }
+    ctx.save();
+    ctx.translate(12, p.y + p.h / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = 'center';
+    ctx.fillText('Time (ms) ↓', 0, 0);
+    ctx.restore();
+  }
+
+  private clampView(v: View): View {
+    const spanT = Math.min(this.nTraces, Math.max(4, v.t1 - v.t0));
+    const spanS = Math.min(this.nSamples, Math.max(8, v.s1 - v.s0));
+    const t0 = Math.min(Math.max(0, v.t0), this.nTraces - spanT);
+    const s0 = Math.min(Math.max(0, v.s0), this.nSamples - spanS);
+    return { t0, t1: t0 + spanT, s0, s1: s0 + spanS };
+  }
+
+  private setView(v: View): void {
+    this.view = this.clampView(v);
+    this.draw();
+    this.request();
+  }
+
+  panBy(traces: number, samples = 0): void {
+    const v = this.view;
+    this.view = this.clampView({ t0: v.t0 + traces, t1: v.t1 + traces, s0: v.s0 + samples, s1: v.s1 + samples });
+    this.drawNow();
+    this.request();
+  }
+
+  zoom(f: number, cx = 0.5, cy = 0.5): void {
+    const v = this.view;
+    const tc = v.t0 + cx * (v.t1 - v.t0);
+    const sc = v.s0 + cy * (v.s1 - v.s0);
+    this.setView({ t0: tc - (tc - v.t0) * f, t1: tc + (v.t1 - tc) * f, s0: sc - (sc - v.s0) * f, s1: sc + (v.s1 - sc) * f });
+  }
+
+  down(e: PointerEvent): void {
+    this.canvas.setPointerCapture(e.pointerId);
+    this.drag = { x: e.offsetX, y: e.offsetY, view: { ...this.view } };
+  }
+
+  up(e: PointerEvent): void {
+    this.canvas.releasePointerCapture(e.pointerId);
+    this.drag = null;
+  }
+
+  move(e: PointerEvent): void {
+    const p = this.plot();
+    if (this.drag) {
+      const v = this.drag.view;
+      const dt = ((e.offsetX - this.drag.x) / p.w) * (v.t1 - v.t0);
+      const ds = ((e.offsetY - this.drag.y) / p.h) * (v.s1 - v.s0);
+      this.setView({ t0: v.t0 - dt, t1: v.t1 - dt, s0: v.s0 - ds, s1: v.s1 - ds });
+      return;
+    }
+    this.hover.set(this.readout(e.offsetX, e.offsetY));
+  }
+
+  /** Trace number, time and amplitude under the pointer (the API serves no per-trace headers yet). */
+  private readout(px: number, py: number): string | null {
+    const p = this.plot();
+    const d = this.data;
+    if (!d || px < p.x || py < p.y || px > p.x + p.w || py > p.y + p.h) return null;
+    const v = this.view;
+    const tr = v.t0 + ((px - p.x) / p.w) * (v.t1 - v.t0);
+    const s = v.s0 + ((py - p.y) / p.h) * (v.s1 - v.s0);
+    const i = Math.floor((tr - d.traceStart) / d.traceStep);
+    const j = Math.floor((s - d.sampleStart) / d.sampleStep);
+    if (i < 0 || j < 0 || i >= d.nTraces || j >= d.nSamples) return null;
+    const amp = d.values[i * d.nSamples + j];
+    return `trace ${d.traceStart + i * d.traceStep} · time ${this.timeOf(d.sampleStart + j * d.sampleStep).toFixed(1)} ms · amplitude ${Number.isFinite(amp) ? amp.toPrecision(4) : 'dead'}`;
+  }
+
+  wheel(e: WheelEvent): void {
+    e.preventDefault();
+    const p = this.plot();
+    this.zoom(e.deltaY > 0 ? 1.25 : 0.8, (e.offsetX - p.x) / p.w, (e.offsetY - p.y) / p.h);
+  }
+
+  key(e: KeyboardEvent): void {
+    const v = this.view;
+    const st = (v.t1 - v.t0) / 10;
+    const ss = (v.s1 - v.s0) / 10;
+    const moves: Record<string, () => void> = {
+      ArrowLeft: () => this.panBy(-st),
+      ArrowRight: () => this.panBy(st),
+      ArrowUp: () => this.panBy(0, -ss),
+      ArrowDown: () => this.panBy(0, ss),
+      '+': () => this.zoom(0.8),
+      '=': () => this.zoom(0.8),
+      '-': () => this.zoom(1.25),
+    };
+    const f = moves[e.key];
+    if (f) {
+      e.preventDefault();
+      f();
+    }
+  }
+}
+
+/** About `n` round tick values between a and b. */
+export function ticks(a: number, b: number, n: number): number[] {
+  const span = Math.abs(b - a);
+  if (!(span > 0)) return [];
+  const raw = span / n;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const out: number[] = [];
+  for (let t = Math.ceil(Math.min(a, b) / step) * step; t <= Math.max(a, b) + 1e-9; t += step) out.push(Number(t.toPrecision(12)));
+  return out;
+}
