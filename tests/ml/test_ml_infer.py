@@ -60,7 +60,7 @@ def test_2d_live_traces_exact_and_history(model_path: Path, section: Section) ->
     entry = out.history[-1]
     assert entry["operation"] == "ml.reconstruct"
     assert entry["parameters"]["architecture"] == "unet"
-    assert entry["parameters"]["patch"] == [16, 32]
+    assert entry["parameters"]["patch"] == [128, 512]  # the default window: larger than the training patch
     assert entry["parameters"]["n_filled"] == int((~keep).sum())
     assert len(entry["parameters"]["weights_sha256"]) == 64
 

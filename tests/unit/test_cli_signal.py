@@ -192,3 +192,49 @@ def test_qc_command_writes_json_and_png(files: dict[str, Path]) -> None:
     src = pio.read(files["damaged"])
     assert report["summary"]["n_dead"] == int((~src.trace_mask).sum())
     assert (folder / "qc.png").stat().st_size > 10_000
+
+
+def test_reconstruct_and_denoise_with_the_shipped_network(files: dict[str, Path]) -> None:
+    out = files["root"] / "unet.sgy"
+    result = runner.invoke(
+        app,
+        [
+            "reconstruct",
+            str(files["damaged"]),
+            str(out),
+            "--method",
+            "unet",
+            "--finetune",
+            "--finetune-steps",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, _err(result)
+    src = pio.read(files["damaged"])
+    got = pio.read(out)
+    assert got.trace_mask.all()
+    np.testing.assert_array_equal(got.values[src.trace_mask], src.values[src.trace_mask])
+    dn = files["root"] / "unet-dn.sgy"
+    result = runner.invoke(app, ["denoise", str(files["clean"]), str(dn), "--method", "unet"])
+    assert result.exit_code == 0, _err(result)
+    assert pio.read(dn).values.shape == pio.read(files["clean"]).values.shape
+    bad = runner.invoke(
+        app,
+        ["reconstruct", str(files["damaged"]), str(files["root"] / "x.sgy"), "-m", "pocs", "--model", "unet"],
+    )
+    assert bad.exit_code != 0
+    assert "--model" in _err(bad)
+    missing = runner.invoke(
+        app,
+        [
+            "reconstruct",
+            str(files["damaged"]),
+            str(files["root"] / "y.sgy"),
+            "-m",
+            "unet",
+            "--model",
+            "nope.pt",
+        ],
+    )
+    assert missing.exit_code != 0
+    assert "not found" in _err(missing)

@@ -218,7 +218,7 @@ def reconstruct_cmd(
     finetune: bool = typer.Option(
         False, "--finetune", help="unet: first fine-tune the model on IN's own live traces (self-supervised)."
     ),
-    finetune_steps: int = typer.Option(300, "--finetune-steps", min=1, help="Steps of --finetune."),
+    finetune_steps: int = typer.Option(150, "--finetune-steps", min=1, help="Steps of --finetune."),
 ) -> None:
     """Fill the missing and dead traces of IN (those its trace mask marks) and write OUT.
 

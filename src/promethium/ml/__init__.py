@@ -130,7 +130,7 @@ def _evaluator(architecture: str | None, finetune_steps: int = 0) -> Any:
     """``fn(damaged, params)`` for :func:`promethium.signal.evaluation.evaluate`.
 
     ``params["model"]`` is a model file or a shipped model name (default: the shipped reconstruction
-    model, for ``unet`` / ``unet_ft``); ``params["finetune"]`` (steps; ``unet_ft``: 300 by default) first
+    model, for ``unet`` / ``unet_ft``); ``params["finetune"]`` (steps; ``unet_ft``: 150 by default) first
     fine-tunes a copy of the model on the damaged input itself (self-supervised: only its recorded traces
     are used); the other params go to :func:`promethium.ml.infer.reconstruct`.
     """
@@ -173,7 +173,7 @@ def _register_evaluators() -> None:
 
     for arch in ("unet", "dae", "vae", "gan", "pinn"):
         register_evaluator(arch, _evaluator(arch))
-    register_evaluator("unet_ft", _evaluator("unet", finetune_steps=300))
+    register_evaluator("unet_ft", _evaluator("unet", finetune_steps=150))
 
 
 _register_evaluators()

