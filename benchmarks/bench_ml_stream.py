@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_workflow import make_segy, measure  # noqa: E402
+from bench_workflow import make_segy, measure
 
 __all__ = ["main"]
 
