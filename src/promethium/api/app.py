@@ -146,16 +146,16 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         await anyio.to_thread.run_sync(run_migrations, settings.resolved_database_url())
         await _bootstrap_admin(ctx)
-        from promethium.worker.executor import make_executor
+        from promethium.worker.runtime import start_jobs
 
-        executor = make_executor(settings.resolved_database_url(), ctx.storage)
-        await anyio.to_thread.run_sync(executor.start)
-        app.state.jobs_executor = executor
+        jobs = await anyio.to_thread.run_sync(start_jobs, settings.resolved_database_url(), ctx.storage)
+        app.state.jobs_executor = jobs.executor
+        app.state.jobs_runtime = jobs  # the event bus of the WebSocket, the reaper
         try:
             yield {}
         finally:
             app.state.jobs_executor = None
-            await anyio.to_thread.run_sync(executor.shutdown)
+            await anyio.to_thread.run_sync(jobs.stop)
             await ctx.db.dispose()
 
     app = FastAPI(
@@ -171,9 +171,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.ctx = ctx
     install_error_handlers(app)
 
-    from promethium.api.routers import auth, datasets, health, jobs, uploads, users
+    from promethium.api.routers import auth, datasets, health, jobs, uploads, users, ws
 
     routers = [health.router, auth.router, users.router, uploads.router, datasets.router, jobs.router]
+    routers.append(ws.router)
     if settings.metrics_enabled:
         routers.insert(1, health.metrics_router)
     for router in routers:  # uploads before datasets: /datasets/uploads is not /datasets/{id}

@@ -232,7 +232,7 @@ class JobStore:
             logging.getLogger("promethium.worker").warning("cannot publish an event", exc_info=True)
 
     @classmethod
-    def from_url(cls, url: str) -> JobStore:
+    def from_url(cls, url: str, publisher: Publisher | None = None) -> JobStore:
         from sqlalchemy import create_engine
 
         from promethium.api.db import sync_url
@@ -243,7 +243,7 @@ class JobStore:
             event.listen(engine, "connect", _sqlite_connect)
         else:
             engine = create_engine(su, pool_pre_ping=True, pool_size=4, max_overflow=4)
-        return cls(engine)
+        return cls(engine, publisher)
 
     def dispose(self) -> None:
         self.engine.dispose()
