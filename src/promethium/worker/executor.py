@@ -76,8 +76,11 @@ class EmbeddedExecutor:
         self._futures: dict[uuid.UUID, Future[str]] = {}
         self._lock = threading.Lock()
 
-    def start(self) -> None:
+    def start_pool(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="promethium-job")
+
+    def start(self) -> None:
+        self.start_pool()
         for job_id, status in self.store.active_jobs():
             if status == "running":
                 self.store.transition(

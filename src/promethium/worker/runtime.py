@@ -4,6 +4,7 @@ the WebSocket reads, and the reaper. :func:`start_jobs` builds and starts them; 
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -11,10 +12,12 @@ from typing import Any
 from promethium.api.repositories_jobs import JobStore, StaleJob
 from promethium.api.storage import ObjectStorage
 from promethium.worker.events import LocalBus, make_bus
-from promethium.worker.executor import JobExecutor, WorkerSettings, make_executor
+from promethium.worker.executor import EmbeddedExecutor, JobExecutor, WorkerSettings, make_executor
 from promethium.worker.reaper import Reaper
 
 __all__ = ["JobsRuntime", "start_jobs"]
+
+log = logging.getLogger("promethium.worker")
 
 
 @dataclass
@@ -43,7 +46,12 @@ def start_jobs(
     bus = make_bus(s.broker_url)
     bus.start()
     executor = make_executor(database_url, storage, s, publisher=bus.publish)
-    executor.start()
+    try:
+        executor.start()
+    except Exception:  # the database is down: start empty; the reaper and new submissions catch up
+        log.warning("jobs: cannot read the active jobs at start", exc_info=True)
+        if isinstance(executor, EmbeddedExecutor) and executor._pool is None:
+            executor.start_pool()
     store = JobStore.from_url(database_url, publisher=bus.publish)
 
     def submit(job: StaleJob) -> None:
