@@ -334,7 +334,10 @@ def test_cancel_of_a_running_job_ends_it_within_5_s_and_removes_its_outputs(
     out_dir = world[5] / "storage" / result_key(job_id)
 
     def partial() -> bool:
-        return out_dir.exists() and any(p.is_file() for p in out_dir.rglob("*"))
+        try:
+            return out_dir.exists() and any(p.is_file() for p in out_dir.rglob("*"))
+        except FileNotFoundError:  # being written or removed right now
+            return True
 
     deadline = time.monotonic() + 30
     while not partial():  # the output is written chunk by chunk
