@@ -30,16 +30,24 @@ def _docs() -> list[dict[str, Any]]:
 )
 def test_docker_compose_config_validates() -> None:
     r = subprocess.run(
-        ["docker-compose", "-f", str(COMPOSE), "config", "--quiet"], capture_output=True, text=True, timeout=60
+        ["docker-compose", "-f", str(COMPOSE), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert r.returncode == 0, r.stderr
 
 
 def test_compose_has_the_services_of_the_design() -> None:
     services = yaml.safe_load(COMPOSE.read_text())["services"]
-    assert {"postgres", "redis", "minio", "api", "web", "worker-default", "worker-io", "worker-gpu"} <= set(services)
-    queues = {name: " ".join(s.get("command") or []) for name, s in services.items() if name.startswith("worker")}
-    assert "--queues default" in queues["worker-default"] and "--queues io" in queues["worker-io"]
+    assert {"postgres", "redis", "minio", "api", "web", "worker-default", "worker-io", "worker-gpu"} <= set(
+        services
+    )
+    queues = {
+        name: " ".join(s.get("command") or []) for name, s in services.items() if name.startswith("worker")
+    }
+    assert "--queues default" in queues["worker-default"]
+    assert "--queues io" in queues["worker-io"]
     for name in ("api", "worker-default", "worker-io", "worker-gpu", "web"):
         dockerfile = DEPLOY / Path(services[name]["build"]["dockerfile"]).name
         assert dockerfile.exists(), dockerfile
@@ -90,7 +98,9 @@ def _all_settings_classes_are_known() -> None:
 
     found = set()
     for mod in pkgutil.walk_packages(promethium.__path__, "promethium."):
-        if mod.name.startswith(("promethium.ml", "promethium.api.migrations", "promethium.worker.celery_app")):
+        if mod.name.startswith(
+            ("promethium.ml", "promethium.api.migrations", "promethium.worker.celery_app")
+        ):
             continue
         m = importlib.import_module(mod.name)
         for obj in vars(m).values():

@@ -341,7 +341,8 @@ def test_cancel_of_a_running_job_ends_it_within_5_s_and_removes_its_outputs(
 
     deadline = time.monotonic() + 30
     while not partial():  # the output is written chunk by chunk
-        assert store.status(job_id) == "running" and time.monotonic() < deadline, "no partial output"
+        assert store.status(job_id) == "running", "no partial output"
+        assert time.monotonic() < deadline, "no partial output"
         time.sleep(0.02)
     t0 = time.monotonic()
     assert store.transition(job_id, "cancelled", "cancelled by the test")  # what the API does
