@@ -2,7 +2,7 @@
 PostgreSQL (a fresh schema of the ``test`` database), the local storage, real worker processes
 (``promethium worker -P solo``, one process each).
 
-1. **throughput**: ``--jobs`` (500) small jobs (the ``qc`` preset on a 16 x 64 line) submitted
+1. **throughput**: ``--jobs`` (500) small jobs (the ``bandpass-and-agc`` preset on a 16 x 64 line) submitted
    concurrently through ``POST /api/v1/jobs`` (httpx over ASGI, one app), with 1, 2 and 4 worker
    processes; all must succeed, each with exactly one result row and one ``succeeded`` event.
 2. **scheduling overhead**: one job at a time on one idle worker; the overhead is ``started_at -
@@ -190,7 +190,7 @@ async def _run(args: argparse.Namespace) -> None:
                     return int(ok), int(results), int(done_events)
 
                 counts = [int(x) for x in args.workers.split(",")]
-                print(f"\n### {args.jobs} small jobs (qc, 16 x 64) submitted concurrently through the API\n")
+                print(f"\n### {args.jobs} small jobs (preprocess: bandpass + agc, 16 x 64) submitted concurrently through the API\n")
                 print("| workers | submit s | all done s | jobs/s | succeeded | results | succeeded events |")
                 print("|---|---|---|---|---|---|---|")
                 for n in counts:
@@ -198,7 +198,7 @@ async def _run(args: argparse.Namespace) -> None:
                     try:
                         t0 = time.perf_counter()
                         ids = await asyncio.gather(
-                            *(submit({"kind": "qc", "dataset_id": small}) for _ in range(args.jobs))
+                            *(submit({"kind": "preprocess", "dataset_id": small}) for _ in range(args.jobs))
                         )
                         t_sub = time.perf_counter() - t0
                         await asyncio.to_thread(wait_all, ids, 1200)
@@ -216,7 +216,7 @@ async def _run(args: argparse.Namespace) -> None:
                     lat: list[float] = []
                     run: list[float] = []
                     for _ in range(args.overhead_jobs):
-                        jid = await submit({"kind": "qc", "dataset_id": small})
+                        jid = await submit({"kind": "preprocess", "dataset_id": small})
                         await asyncio.to_thread(wait_all, [jid], 60)
                         with store.sessions() as s:
                             j = s.get(Job, uuid.UUID(jid))
