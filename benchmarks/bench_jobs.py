@@ -190,7 +190,10 @@ async def _run(args: argparse.Namespace) -> None:
                     return int(ok), int(results), int(done_events)
 
                 counts = [int(x) for x in args.workers.split(",")]
-                print(f"\n### {args.jobs} small jobs (preprocess: bandpass + agc, 16 x 64) submitted concurrently through the API\n")
+                print(
+                    f"\n### {args.jobs} small jobs (preprocess: bandpass + agc, 16 x 64) "
+                    "submitted concurrently through the API\n"
+                )
                 print("| workers | submit s | all done s | jobs/s | succeeded | results | succeeded events |")
                 print("|---|---|---|---|---|---|---|")
                 for n in counts:
