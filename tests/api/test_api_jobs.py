@@ -266,7 +266,7 @@ async def test_cancel_a_running_job(api: Api, damaged_segy: Path, monkeypatch: p
 async def test_cancel_a_queued_job(api: Api, damaged_segy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ds = await _upload(api, damaged_segy)
     executor = api.app.state.jobs_executor
-    monkeypatch.setattr(executor, "submit", lambda job_id, queue="default": None)  # stays queued
+    monkeypatch.setattr(executor, "submit", lambda job_id, queue="default", kind=None: None)  # stays queued
     job = (await _submit(api, {"kind": "denoise", "dataset_id": ds})).json()
     assert job["status"] == "queued"
     r = await api.client.post(f"{JOBS}/{job['id']}/cancel", headers=api.headers[Role.admin])
@@ -290,7 +290,9 @@ async def test_with_a_broker_url_jobs_go_to_celery(
     sent: list[tuple[uuid.UUID, str]] = []
     monkeypatch.setenv("PROMETHIUM_BROKER_URL", "redis://127.0.0.1:6379/15")
     monkeypatch.setattr(
-        CeleryExecutor, "submit", lambda self, job_id, queue="default": sent.append((job_id, queue))
+        CeleryExecutor,
+        "submit",
+        lambda self, job_id, queue="default", kind=None: sent.append((job_id, queue)),
     )
     async for a in start_api(make_settings()):
         await a.add_role_users()

@@ -132,6 +132,34 @@ async def _bootstrap_admin(ctx: ApiContext) -> None:
         log.info("created admin %s from the environment", s.admin_username)
 
 
+async def _migrate_or_wait(url: str, app: FastAPI) -> bool:
+    """Migrate; when the database does not answer, keep trying in the background (readiness reports
+    it meanwhile) and return False."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        await anyio.to_thread.run_sync(run_migrations, url)
+        return True
+    except OperationalError:
+        pass
+
+    import asyncio
+
+    async def retry() -> None:
+        while True:
+            await asyncio.sleep(2.0)
+            try:
+                await anyio.to_thread.run_sync(run_migrations, url)
+                await _bootstrap_admin(app.state.ctx)
+                log.info("the database answers again: migrated")
+                return
+            except OperationalError:
+                continue
+
+    app.state.migration_task = asyncio.get_running_loop().create_task(retry())
+    return False
+
+
 def _operation_id(route: APIRoute) -> str:
     tag = str(route.tags[0]) if route.tags else "default"
     return f"{tag}-{route.name}"
@@ -144,18 +172,20 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        await anyio.to_thread.run_sync(run_migrations, settings.resolved_database_url())
-        await _bootstrap_admin(ctx)
-        from promethium.worker.executor import make_executor
+        if not await _migrate_or_wait(settings.resolved_database_url(), app):
+            log.error("the database is unreachable: serving /health (not ready) until it answers")
+        else:
+            await _bootstrap_admin(ctx)
+        from promethium.worker.runtime import start_jobs
 
-        executor = make_executor(settings.resolved_database_url(), ctx.storage)
-        await anyio.to_thread.run_sync(executor.start)
-        app.state.jobs_executor = executor
+        jobs = await anyio.to_thread.run_sync(start_jobs, settings.resolved_database_url(), ctx.storage)
+        app.state.jobs_executor = jobs.executor
+        app.state.jobs_runtime = jobs  # the event bus of the WebSocket, the reaper
         try:
             yield {}
         finally:
             app.state.jobs_executor = None
-            await anyio.to_thread.run_sync(executor.shutdown)
+            await anyio.to_thread.run_sync(jobs.stop)
             await ctx.db.dispose()
 
     app = FastAPI(
@@ -171,7 +201,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.ctx = ctx
     install_error_handlers(app)
 
-    from promethium.api.routers import auth, datasets, health, jobs, uploads, users, workflows
+    from promethium.api.routers import auth, datasets, health, jobs, uploads, users, workflows, ws
 
     routers = [
         health.router,
@@ -181,6 +211,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         datasets.router,
         jobs.router,
         workflows.router,
+        ws.router,
     ]
     if settings.metrics_enabled:
         routers.insert(1, health.metrics_router)

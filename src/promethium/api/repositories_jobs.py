@@ -11,7 +11,7 @@ transaction; progress updates keep the latest fraction on the job row (``progres
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +32,8 @@ __all__ = [
     "JobRepository",
     "JobSnapshot",
     "JobStore",
+    "Publisher",
+    "StaleJob",
     "event_insert",
     "transition_update",
 ]
@@ -47,6 +49,12 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "failed": ("queued", "running"),
     "cancelled": ("queued", "running"),
 }
+#: the reaper's move: a running job whose worker vanished goes back to the queue.
+REQUEUE_FROM = ("running",)
+
+#: ``publisher(job_id, event)``: called after each status change and progress update that happened
+#: (the event bus of :mod:`promethium.worker.events`); must not raise.
+Publisher = Callable[[uuid.UUID, dict[str, Any]], None]
 
 
 def transition_update(
@@ -58,6 +66,8 @@ def transition_update(
     if to == "running":
         values.setdefault("started_at", now)
         values.setdefault("finished_at", None)
+        values.setdefault("heartbeat_at", now)
+        values.setdefault("attempts", Job.attempts + 1)
     elif to in TERMINAL:
         values.setdefault("finished_at", now)
     return update(Job).where(Job.id == job_id, Job.status.in_(allowed)).values(status=to, **values)
@@ -173,6 +183,25 @@ class JobSnapshot:
     kind: str
     status: str
     params: dict[str, Any]
+    attempts: int = 0
+    heartbeat_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StaleJob:
+    """A running job whose worker stopped beating, and what the reaper did with it."""
+
+    id: uuid.UUID
+    attempts: int
+    heartbeat_at: datetime | None
+    action: str  # "requeued" | "failed" | "skipped" (it moved on meanwhile)
+    queue: str = "default"
+    kind: str = "custom"
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    """SQLite gives naive datetimes back (stored as UTC)."""
+    return dt if dt is None or dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -187,12 +216,23 @@ class JobStore:
 
     Each method is one short transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, publisher: Publisher | None = None) -> None:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.publisher = publisher
+
+    def publish(self, job_id: uuid.UUID, event: dict[str, Any]) -> None:
+        if self.publisher is None:
+            return
+        try:
+            self.publisher(job_id, {"job_id": str(job_id), **event})
+        except Exception:  # events are best effort: the job row holds the truth
+            import logging
+
+            logging.getLogger("promethium.worker").warning("cannot publish an event", exc_info=True)
 
     @classmethod
-    def from_url(cls, url: str) -> JobStore:
+    def from_url(cls, url: str, publisher: Publisher | None = None) -> JobStore:
         from sqlalchemy import create_engine
 
         from promethium.api.db import sync_url
@@ -203,7 +243,7 @@ class JobStore:
             event.listen(engine, "connect", _sqlite_connect)
         else:
             engine = create_engine(su, pool_pre_ping=True, pool_size=4, max_overflow=4)
-        return cls(engine)
+        return cls(engine, publisher)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -216,7 +256,16 @@ class JobStore:
             job = s.get(Job, job_id)
             if job is None:
                 return None
-            return JobSnapshot(job.id, job.owner_id, job.dataset_id, job.kind, job.status, dict(job.params))
+            return JobSnapshot(
+                job.id,
+                job.owner_id,
+                job.dataset_id,
+                job.kind,
+                job.status,
+                dict(job.params),
+                int(job.attempts or 0),
+                _aware(job.heartbeat_at),
+            )
 
     def status(self, job_id: uuid.UUID) -> str | None:
         with self._session() as s:
@@ -237,34 +286,131 @@ class JobStore:
         message: str | None = None,
         *,
         from_: Sequence[str] | None = None,
+        attempt: int | None = None,
         **values: Any,
     ) -> bool:
+        """Move the job to ``to`` when allowed (and, with ``attempt``, only while that run owns it)."""
+        stmt = transition_update(job_id, to, from_=from_, **values)
+        if attempt is not None:
+            stmt = stmt.where(Job.attempts == attempt)
         with self._session() as s, s.begin():
-            res = s.execute(transition_update(job_id, to, from_=from_, **values))
+            res = s.execute(stmt)
             changed = bool(res.rowcount)  # type: ignore[attr-defined]
             if changed:
                 s.execute(_status_event(job_id, to, from_ or TRANSITIONS[to], message))
-            return changed
+        if changed:
+            self.publish(job_id, {"type": "status", "status": to, "message": message or to})
+        return changed
+
+    def heartbeat(self, job_id: uuid.UUID, attempt: int | None = None) -> bool:
+        """The running worker is alive; False when the job is no longer running (or no longer this
+        run's: ``attempt`` fences off a run the reaper gave up on)."""
+        stmt = update(Job).where(Job.id == job_id, Job.status == "running").values(heartbeat_at=utcnow())
+        if attempt is not None:
+            stmt = stmt.where(Job.attempts == attempt)
+        with self._session() as s, s.begin():
+            return bool(s.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+    def take_over(self, job: JobSnapshot) -> bool:
+        """Start a new run of a ``running`` job whose worker vanished (a redelivered task): atomic, only
+        if nobody beat since ``job`` was read."""
+        stmt = transition_update(job.id, "running", from_=("running",)).where(
+            Job.attempts == job.attempts,
+            Job.heartbeat_at.is_(None) if job.heartbeat_at is None else Job.heartbeat_at == job.heartbeat_at,
+        )
+        with self._session() as s, s.begin():
+            changed = bool(s.execute(stmt).rowcount)  # type: ignore[attr-defined]
+            if changed:
+                s.execute(_status_event(job.id, "running", ("running",), "redelivered: taken over"))
+        if changed:
+            self.publish(job.id, {"type": "status", "status": "running", "message": "redelivered"})
+        return changed
+
+    def stale_jobs(self, older_than: datetime) -> list[JobSnapshot]:
+        """Running jobs whose last heartbeat (or start) is older than ``older_than``."""
+        last = func.coalesce(Job.heartbeat_at, Job.started_at, Job.created_at)
+        with self._session() as s:
+            rows = s.execute(select(Job).where(Job.status == "running", last < older_than)).scalars().all()
+            return [
+                JobSnapshot(
+                    j.id,
+                    j.owner_id,
+                    j.dataset_id,
+                    j.kind,
+                    j.status,
+                    dict(j.params),
+                    int(j.attempts or 0),
+                    _aware(j.heartbeat_at),
+                )
+                for j in rows
+            ]
+
+    def reap(self, stale_after_s: float, max_attempts: int) -> list[StaleJob]:
+        """Re-queue (attempts left) or fail each running job whose worker stopped beating more than
+        ``stale_after_s`` ago. Each move is conditional on the run read (status, attempts, heartbeat):
+        a worker that beats meanwhile keeps its job, and two reapers never both act."""
+        from datetime import timedelta
+
+        out: list[StaleJob] = []
+        for job in self.stale_jobs(utcnow() - timedelta(seconds=stale_after_s)):
+            fence = (
+                Job.attempts == job.attempts,
+                Job.heartbeat_at.is_(None)
+                if job.heartbeat_at is None
+                else Job.heartbeat_at == job.heartbeat_at,
+            )
+            queue = str(job.params.get("queue") or "default")
+            if job.attempts < max_attempts:
+                msg = f"requeued by the reaper: no heartbeat for {stale_after_s:g} s (attempt {job.attempts})"
+                stmt = transition_update(job.id, "queued", from_=REQUEUE_FROM, progress=0.0).where(*fence)
+                action, status = "requeued", "queued"
+            else:
+                msg = (
+                    f"the worker vanished: no heartbeat for {stale_after_s:g} s after {job.attempts} attempts"
+                )
+                stmt = transition_update(job.id, "failed", from_=REQUEUE_FROM, error=msg).where(*fence)
+                action, status = "failed", "failed"
+            with self._session() as s, s.begin():
+                changed = bool(s.execute(stmt).rowcount)  # type: ignore[attr-defined]
+                if changed:
+                    s.execute(_status_event(job.id, status, REQUEUE_FROM, msg))
+            if changed:
+                self.publish(job.id, {"type": "status", "status": status, "message": msg})
+            out.append(
+                StaleJob(
+                    job.id, job.attempts, job.heartbeat_at, action if changed else "skipped", queue, job.kind
+                )
+            )
+        return out
 
     def progress(self, job_id: uuid.UUID, fraction: float, message: str, data: dict[str, Any]) -> bool:
         """Record the progress of a running job; False when the job is no longer running."""
         with self._session() as s, s.begin():
             res = s.execute(
-                update(Job).where(Job.id == job_id, Job.status == "running").values(progress=fraction)
+                update(Job)
+                .where(Job.id == job_id, Job.status == "running")
+                .values(progress=fraction, heartbeat_at=utcnow())
             )
             if not res.rowcount:  # type: ignore[attr-defined]
                 return False
             s.execute(event_insert(job_id, "progress", message, {"fraction": fraction, **data}))
-            return True
+        self.publish(job_id, {"type": "progress", "progress": fraction, "message": message, **data})
+        return True
 
     def log(self, job_id: uuid.UUID, message: str, data: dict[str, Any] | None = None) -> None:
         with self._session() as s, s.begin():
             s.execute(event_insert(job_id, "log", message, data))
 
-    def succeed(self, job: JobSnapshot, result: dict[str, Any], storage_key: str) -> bool:
-        """Mark the job succeeded and record its result (replacing a previous attempt's)."""
+    def succeed(
+        self, job: JobSnapshot, result: dict[str, Any], storage_key: str, attempt: int | None = None
+    ) -> bool:
+        """Mark the job succeeded and record its result (replacing a previous attempt's); with
+        ``attempt``, only while that run owns the job."""
+        stmt = transition_update(job.id, "succeeded", progress=1.0, result=result, error=None)
+        if attempt is not None:
+            stmt = stmt.where(Job.attempts == attempt)
         with self._session() as s, s.begin():
-            res = s.execute(transition_update(job.id, "succeeded", progress=1.0, result=result, error=None))
+            res = s.execute(stmt)
             if not res.rowcount:  # type: ignore[attr-defined]
                 return False
             s.execute(_status_event(job.id, "succeeded", TRANSITIONS["succeeded"], None))
@@ -280,7 +426,10 @@ class JobStore:
                     created_at=datetime.now(UTC),
                 )
             )
-            return True
+        self.publish(
+            job.id, {"type": "status", "status": "succeeded", "message": "succeeded", "progress": 1.0}
+        )
+        return True
 
     def active_jobs(self) -> list[tuple[uuid.UUID, str]]:
         with self._session() as s:

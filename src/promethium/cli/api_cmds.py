@@ -66,7 +66,10 @@ def serve_cmd(
 
 def worker_cmd(
     queues: str = typer.Option(
-        "default,io", "--queues", "-Q", help="Comma-separated queues: default, gpu, io."
+        "default,gpu,io",
+        "--queues",
+        "-Q",
+        help="Comma-separated queues: default, gpu (reconstruct, train), io.",
     ),
     concurrency: int = typer.Option(2, "--concurrency", "-c", min=1, help="Worker processes (or threads)."),
     pool: str = typer.Option("prefork", "--pool", "-P", help="Celery pool: prefork, threads or solo."),

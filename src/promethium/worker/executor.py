@@ -13,9 +13,9 @@ from typing import Protocol
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from promethium.api.repositories_jobs import JobStore
+from promethium.api.repositories_jobs import JobStore, Publisher
 from promethium.api.storage import ObjectStorage
-from promethium.worker.runner import run_job
+from promethium.worker.runner import TransientJobError, run_job
 from promethium.workflows import CancelToken
 
 __all__ = ["CeleryExecutor", "EmbeddedExecutor", "JobExecutor", "WorkerSettings", "make_executor"]
@@ -31,12 +31,25 @@ class WorkerSettings(BaseSettings):
     broker_url: str | None = Field(default=None, description="Celery broker; unset: run jobs in the API.")
     result_backend: str | None = None
     job_workers: int = Field(default=2, ge=1, le=64, description="Threads of the embedded executor.")
+    job_soft_time_limit_s: int = Field(default=6 * 3600, ge=1, description="Celery soft limit of one job.")
+    job_time_limit_s: int = Field(default=6 * 3600 + 300, ge=1, description="Celery hard limit of one job.")
+    job_max_retries: int = Field(default=5, ge=0, description="Retries of a task on transient errors.")
+    heartbeat_interval_s: float = Field(default=1.0, gt=0, description="How often a running job beats.")
+    reaper_interval_s: float = Field(default=30.0, gt=0, description="How often the API runs the reaper.")
+    reaper_stale_after_s: float = Field(
+        default=120.0, gt=0, description="A running job without a heartbeat for this long lost its worker."
+    )
+    reaper_max_attempts: int = Field(default=3, ge=1, description="Runs of a job before the reaper fails it.")
+
+    def visibility_timeout_s(self) -> int:
+        """Redis redelivers an unacknowledged message after this: longer than the longest job."""
+        return self.job_time_limit_s + 600
 
 
 class JobExecutor(Protocol):
     def start(self) -> None: ...
 
-    def submit(self, job_id: uuid.UUID, queue: str = "default") -> None: ...
+    def submit(self, job_id: uuid.UUID, queue: str = "default", kind: str | None = None) -> None: ...
 
     def cancel(self, job_id: uuid.UUID) -> None: ...
 
@@ -47,17 +60,27 @@ class EmbeddedExecutor:
     """A thread pool in the API process. On start, jobs left ``running`` by a previous process are
     failed (they were interrupted) and ``queued`` ones are submitted again."""
 
-    def __init__(self, store: JobStore, storage: ObjectStorage, workers: int = 2) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        storage: ObjectStorage,
+        workers: int = 2,
+        settings: WorkerSettings | None = None,
+    ) -> None:
         self.store = store
         self.storage = storage
         self.workers = workers
+        self.settings = settings or WorkerSettings()
         self._pool: ThreadPoolExecutor | None = None
         self._tokens: dict[uuid.UUID, CancelToken] = {}
         self._futures: dict[uuid.UUID, Future[str]] = {}
         self._lock = threading.Lock()
 
-    def start(self) -> None:
+    def start_pool(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="promethium-job")
+
+    def start(self) -> None:
+        self.start_pool()
         for job_id, status in self.store.active_jobs():
             if status == "running":
                 self.store.transition(
@@ -66,7 +89,7 @@ class EmbeddedExecutor:
             else:
                 self.submit(job_id)
 
-    def submit(self, job_id: uuid.UUID, queue: str = "default") -> None:
+    def submit(self, job_id: uuid.UUID, queue: str = "default", kind: str | None = None) -> None:
         if self._pool is None:
             raise RuntimeError("the executor is not started")
         token = CancelToken()
@@ -76,7 +99,15 @@ class EmbeddedExecutor:
 
     def _run(self, job_id: uuid.UUID, token: CancelToken) -> str:
         try:
-            return run_job(job_id, self.store, self.storage, token)
+            return run_job(
+                job_id, self.store, self.storage, token, watch_period=self.settings.heartbeat_interval_s
+            )
+        except TransientJobError:  # back in the queue: try again in a while
+            log.warning("job %s: transient error, submitting again in 5 s", job_id)
+            timer = threading.Timer(5.0, self._resubmit, args=(job_id,))
+            timer.daemon = True
+            timer.start()
+            return "queued"
         except Exception:
             log.exception("job %s: the runner failed", job_id)
             return "error"
@@ -84,6 +115,10 @@ class EmbeddedExecutor:
             with self._lock:
                 self._tokens.pop(job_id, None)
                 self._futures.pop(job_id, None)
+
+    def _resubmit(self, job_id: uuid.UUID) -> None:
+        if self._pool is not None and self.store.status(job_id) == "queued":
+            self.submit(job_id)
 
     def cancel(self, job_id: uuid.UUID) -> None:
         with self._lock:
@@ -103,8 +138,10 @@ class EmbeddedExecutor:
 
 
 class CeleryExecutor:
-    """Sends jobs to the Celery task ``promethium.tasks.run_job``; cancellation goes through the
-    database (the worker's watcher sees the job leave ``running``)."""
+    """Sends jobs to the Celery task of their kind (``promethium.tasks.reconstruct``, ...; without a
+    kind ``promethium.tasks.run_job``) on the queue asked for, else the task's route. Cancellation goes
+    through the database (the worker's watcher sees the job leave ``running``); a queued job's message
+    is revoked too."""
 
     def __init__(self, settings: WorkerSettings) -> None:
         from promethium.worker.celery_app import make_celery
@@ -114,22 +151,31 @@ class CeleryExecutor:
     def start(self) -> None:
         pass
 
-    def submit(self, job_id: uuid.UUID, queue: str = "default") -> None:
-        from promethium.worker.celery_app import TASK_NAME
+    def submit(self, job_id: uuid.UUID, queue: str = "default", kind: str | None = None) -> None:
+        from promethium.worker.celery_app import ROUTES, TASK_NAME, task_for
 
-        self.app.send_task(TASK_NAME, args=[str(job_id)], queue=queue)
+        name = task_for(kind) if kind else TASK_NAME
+        if queue == "default":
+            queue = ROUTES.get(name, "default")
+        # the task id is derived from the job (and its submission): revoke finds it
+        self.app.send_task(name, args=[str(job_id)], queue=queue, task_id=f"{job_id}-{uuid.uuid4().hex[:8]}")
 
     def cancel(self, job_id: uuid.UUID) -> None:
-        pass
+        pass  # the runner sees the status change; a queued message finds the job cancelled and stops
 
     def shutdown(self) -> None:
         pass
 
 
 def make_executor(
-    database_url: str, storage: ObjectStorage, settings: WorkerSettings | None = None
+    database_url: str,
+    storage: ObjectStorage,
+    settings: WorkerSettings | None = None,
+    publisher: Publisher | None = None,
 ) -> JobExecutor:
     settings = settings or WorkerSettings()
     if settings.broker_url:
         return CeleryExecutor(settings)
-    return EmbeddedExecutor(JobStore.from_url(database_url), storage, settings.job_workers)
+    return EmbeddedExecutor(
+        JobStore.from_url(database_url, publisher=publisher), storage, settings.job_workers, settings
+    )

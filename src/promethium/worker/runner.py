@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
 from typing import Any
 
+from promethium.api.models import utcnow
 from promethium.api.repositories_jobs import TERMINAL, JobSnapshot, JobStore
 from promethium.api.storage import ObjectStorage, result_key
 from promethium.workflows import CancelToken, ProgressEvent
 
-__all__ = ["OUTPUT", "ProgressWriter", "execute_pipeline", "run_job"]
+__all__ = ["OUTPUT", "ProgressWriter", "TransientJobError", "execute_pipeline", "is_transient", "run_job"]
 
 log = logging.getLogger("promethium.worker")
 
@@ -60,22 +63,49 @@ class ProgressWriter:
             self.token.cancel("the job was cancelled")
 
 
-class _Watcher(threading.Thread):
-    """Sets ``token`` once the job leaves ``running`` (cancelled through the API)."""
+class TransientJobError(Exception):
+    """A run stopped by an error of the services around it (database, storage, broker), not of the
+    job: the job went back to ``queued`` and the task may retry it (with backoff)."""
 
-    def __init__(self, store: JobStore, job_id: uuid.UUID, token: CancelToken, period: float) -> None:
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth a retry: the database, the storage or the broker did not answer."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, OperationalError | PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, ConnectionError | TimeoutError):  # storage sockets, redis-py errors subclass these
+        return True
+    try:
+        from kombu.exceptions import OperationalError as BrokerError  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:  # pragma: no cover - celery extra not installed
+        return False
+    return isinstance(exc, BrokerError)
+
+
+class _Watcher(threading.Thread):
+    """Beats for the job every ``period`` seconds (its ``heartbeat_at``: the reaper's sign of life) and
+    sets ``token`` once the job leaves ``running`` (cancelled through the API) or this run lost it."""
+
+    def __init__(
+        self, store: JobStore, job_id: uuid.UUID, token: CancelToken, period: float, attempt: int | None
+    ) -> None:
         super().__init__(name=f"job-watch-{job_id}", daemon=True)
         self.store, self.job_id, self.token, self.period = store, job_id, token, period
+        self.attempt = attempt
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.wait(self.period):
             try:
-                status = self.store.status(self.job_id)
+                alive = self.store.heartbeat(self.job_id, self.attempt)
             except Exception:  # a database hiccup must not kill the job
-                log.warning("cannot read the status of job %s", self.job_id, exc_info=True)
+                log.warning("cannot record the heartbeat of job %s", self.job_id, exc_info=True)
                 continue
-            if status != "running":
+            if not alive:
                 self.token.cancel("the job was cancelled")
                 return
 
@@ -118,9 +148,15 @@ def run_job(
     *,
     restart: bool = False,
     watch_period: float = 0.5,
+    takeover_after_s: float | None = None,
 ) -> str:
-    """Run the job to its end; returns its final status. A job already finished (or taken by another
-    worker, unless ``restart``: a redelivered task) is left alone."""
+    """Run the job to its end; returns its final status. A job already finished is left alone; so is
+    one running elsewhere, unless ``restart`` or its heartbeat is older than ``takeover_after_s`` (a
+    redelivered task whose worker died): then this run takes it over, atomically.
+
+    Every run has its number (``attempts``): heartbeats, the result and the final status are written
+    only while the run still owns the job, so a run the reaper gave up on cannot finish it twice.
+    Raises :class:`TransientJobError` (the job back to ``queued``) on a database/storage/broker error."""
     job_id = uuid.UUID(str(job_id))
     job = store.load(job_id)
     if job is None:
@@ -128,20 +164,42 @@ def run_job(
         return "missing"
     if job.status in TERMINAL:
         return job.status
-    from_ = ("queued", "running") if restart else ("queued",)
-    if not store.transition(job_id, "running", from_=from_, progress=0.0, error=None):
+    if job.status == "running":
+        stale = job.heartbeat_at is None or (
+            takeover_after_s is not None and (utcnow() - job.heartbeat_at).total_seconds() > takeover_after_s
+        )
+        if not (restart or stale) or not store.take_over(job):
+            return store.status(job_id) or "missing"
+    elif not store.transition(job_id, "running", from_=("queued",), progress=0.0, error=None):
         return store.status(job_id) or "missing"
+    current = store.load(job_id)
+    attempt = current.attempts if current is not None else None
     token = cancel or CancelToken()
-    watcher = _Watcher(store, job_id, token, watch_period)
+    watcher = _Watcher(store, job_id, token, watch_period, attempt)
     watcher.start()
     prefix = result_key(job_id)
     try:
-        return _run(job, store, storage, token, prefix)
+        return _run(job, store, storage, token, prefix, attempt)
     finally:
         watcher.stop.set()
 
 
-def _run(job: JobSnapshot, store: JobStore, storage: ObjectStorage, token: CancelToken, prefix: str) -> str:
+def _owns(store: JobStore, job_id: uuid.UUID, attempt: int | None) -> bool:
+    """Whether this run may still touch the job's outputs (not given up on by the reaper)."""
+    now = store.load(job_id)
+    if now is None:
+        return False
+    return attempt is None or now.attempts == attempt or now.status == "cancelled"
+
+
+def _run(
+    job: JobSnapshot,
+    store: JobStore,
+    storage: ObjectStorage,
+    token: CancelToken,
+    prefix: str,
+    attempt: int | None = None,
+) -> str:
     from promethium.workflows import Cancelled
 
     progress = ProgressWriter(store, job.id, token)
@@ -154,7 +212,9 @@ def _run(job: JobSnapshot, store: JobStore, storage: ObjectStorage, token: Cance
         storage.delete_prefix(prefix)  # what a previous attempt left
         out_key = result_key(job.id, OUTPUT)
         store.log(
-            job.id, f"running pipeline {job.params['pipeline'].get('name')!r} on dataset {job.dataset_id}"
+            job.id,
+            f"running pipeline {job.params['pipeline'].get('name')!r} on dataset {job.dataset_id}",
+            {"attempt": attempt, "host": socket.gethostname(), "pid": os.getpid()},
         )
         summary = execute_pipeline(
             job.params["pipeline"], storage.url(ds[1]), storage.prepare(out_key), progress, token
@@ -171,18 +231,38 @@ def _run(job: JobSnapshot, store: JobStore, storage: ObjectStorage, token: Cance
             "metrics": metrics,
             "steps": summary.get("steps", []),
         }
-        if store.succeed(job, result, out_key):
+        if store.succeed(job, result, out_key, attempt):
             return "succeeded"
-        storage.delete_prefix(prefix)  # cancelled while finishing
+        if _owns(store, job.id, attempt):
+            storage.delete_prefix(prefix)  # cancelled while finishing
         return store.status(job.id) or "missing"
     except Cancelled as exc:
+        if not _owns(store, job.id, attempt):  # another run has the job now: leave its outputs alone
+            return store.status(job.id) or "missing"
         storage.delete_prefix(prefix)
-        store.transition(job.id, "cancelled", str(exc))
+        store.transition(job.id, "cancelled", str(exc), attempt=attempt)
         return "cancelled"
     except Exception as exc:
-        log.info("job %s failed: %s", job.id, exc, exc_info=not hasattr(exc, "step"))
-        storage.delete_prefix(prefix)
         message = str(exc) or type(exc).__name__
-        if store.transition(job.id, "failed", message, error=message[:4000]):
+        if is_transient(exc):
+            log.warning("job %s: transient error, back to the queue: %s", job.id, message)
+            try:
+                if _owns(store, job.id, attempt):
+                    storage.delete_prefix(prefix)
+                    store.transition(
+                        job.id,
+                        "queued",
+                        f"transient error: {message}"[:4000],
+                        from_=("running",),
+                        attempt=attempt,
+                    )
+            except Exception:  # the database itself may be what failed: the reaper catches up
+                log.warning("job %s: cannot re-queue", job.id, exc_info=True)
+            raise TransientJobError(message) from exc
+        log.info("job %s failed: %s", job.id, exc, exc_info=not hasattr(exc, "step"))
+        if not _owns(store, job.id, attempt):
+            return store.status(job.id) or "missing"
+        storage.delete_prefix(prefix)
+        if store.transition(job.id, "failed", message, error=message[:4000], attempt=attempt):
             return "failed"
         return store.status(job.id) or "missing"

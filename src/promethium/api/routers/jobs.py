@@ -68,9 +68,13 @@ async def get_job(job_id: uuid.UUID, principal: CurrentUser, ctx: Ctx, session: 
 
 @router.post("/{job_id}/cancel", name="cancel", response_model=JobOut, responses=_ERRORS)
 async def cancel_job(
-    job_id: uuid.UUID, principal: Writer, ctx: Ctx, session: Session, executor: Executor
+    job_id: uuid.UUID, principal: Writer, ctx: Ctx, session: Session, executor: Executor, request: Request
 ) -> JobOut:
-    return JobOut.of(await JobService(ctx, session, executor).cancel(principal, job_id))
+    out = JobOut.of(await JobService(ctx, session, executor).cancel(principal, job_id))
+    runtime = getattr(request.app.state, "jobs_runtime", None)
+    if runtime is not None:  # WebSocket subscribers
+        runtime.publish(out.id, {"type": "status", "status": out.status, "message": "cancelled"})
+    return out
 
 
 @router.get("/{job_id}/logs", name="logs", response_model=Page[JobEventOut], responses=_ERRORS)

@@ -183,7 +183,7 @@ class JobService:
         await self.s.commit()
         if self.executor is not None:
             try:
-                self.executor.submit(job.id, body.queue)
+                self.executor.submit(job.id, body.queue, body.kind)
             except Exception as exc:
                 message = f"the job could not be queued: {exc}"
                 await self.repo.transition(job.id, "failed", message, error=message)

@@ -1,0 +1,273 @@
+"""The reaper called directly (stale running jobs re-queued, then failed after N attempts; a live
+worker keeps its job; a run given up on cannot finish the job), and the WebSocket /api/v1/ws with
+both event buses: in-process (embedded mode, a real job) and Redis pub/sub (the local Redis)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+from test_worker_runner import _job, env  # noqa: F401
+
+from promethium.api.models import Job, Result, utcnow
+from promethium.api.repositories_jobs import JobStore
+from promethium.worker import run_job
+from promethium.worker.reaper import Reaper, reap_once
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _age(store: JobStore, job_id: uuid.UUID, seconds: float) -> None:
+    with store.sessions() as s, s.begin():
+        s.execute(
+            update(Job).where(Job.id == job_id).values(heartbeat_at=utcnow() - timedelta(seconds=seconds))
+        )
+
+
+def test_the_reaper_requeues_a_vanished_worker_job_then_fails_it(env: Any) -> None:  # noqa: F811
+    store, _, owner, ds = env
+    job_id = _job(store, owner, ds)
+    submitted: list[uuid.UUID] = []
+    for attempt in (1, 2):
+        assert store.transition(job_id, "running")
+        assert store.load(job_id).attempts == attempt  # type: ignore[union-attr]
+        assert reap_once(store, 60, 3, lambda j: submitted.append(j.id)) == []  # fresh heartbeat: alive
+        _age(store, job_id, 120)
+        done = reap_once(store, 60, 3, lambda j: submitted.append(j.id))
+        assert [(d.id, d.action) for d in done] == [(job_id, "requeued")]
+        assert store.status(job_id) == "queued"
+        assert reap_once(store, 60, 3) == []  # idempotent
+    assert submitted == [job_id, job_id]
+    assert store.transition(job_id, "running")
+    _age(store, job_id, 120)
+    assert [d.action for d in reap_once(store, 60, 3)] == ["failed"]
+    with store.sessions() as s:
+        job = s.get(Job, job_id)
+        assert job is not None
+        assert job.status == "failed"
+        assert job.attempts == 3
+        assert "the worker vanished" in (job.error or "")
+
+
+def test_a_run_given_up_on_cannot_finish_the_job(env: Any) -> None:  # noqa: F811
+    store, storage, owner, ds = env
+    job_id = _job(store, owner, ds)
+    assert store.transition(job_id, "running")
+    stale = store.load(job_id)
+    assert stale is not None
+    assert store.heartbeat(job_id, stale.attempts)
+    _age(store, job_id, 120)
+    reap_once(store, 60, 3)
+    assert run_job(job_id, store, storage) == "succeeded"  # the new run (attempt 2)
+    assert not store.heartbeat(job_id, stale.attempts)  # the old run is fenced off
+    assert not store.succeed(stale, {"metrics": {}}, "x", stale.attempts)
+    with store.sessions() as s:
+        assert (
+            s.execute(select(func.count()).select_from(Result).where(Result.job_id == job_id)).scalar_one()
+            == 1
+        )
+
+
+def test_a_redelivered_job_is_taken_over_only_when_its_heartbeat_is_stale(env: Any) -> None:  # noqa: F811
+    store, storage, owner, ds = env
+    job_id = _job(store, owner, ds)
+    assert store.transition(job_id, "running")
+    assert run_job(job_id, store, storage, takeover_after_s=60) == "running"  # the owner is alive
+    _age(store, job_id, 120)
+    assert run_job(job_id, store, storage, takeover_after_s=60) == "succeeded"
+    assert store.load(job_id).attempts == 2  # type: ignore[union-attr]
+
+
+def test_the_reaper_thread_runs_periodically(env: Any) -> None:  # noqa: F811
+    store, _, owner, ds = env
+    job_id = _job(store, owner, ds)
+    assert store.transition(job_id, "running")
+    _age(store, job_id, 120)
+    got: list[uuid.UUID] = []
+    reaper = Reaper(store, 0.1, 60, 3, lambda j: got.append(j.id))
+    reaper.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not got:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        reaper.stop()
+    assert got == [job_id]
+    assert store.status(job_id) == "queued"
+
+
+# ------------------------------------------------------------------------------------- WebSocket
+def _redis_up() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_connect_timeout=1).ping())
+    except Exception:
+        return False
+
+
+def _client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broker: str | None) -> Any:
+    from fastapi.testclient import TestClient
+
+    from promethium.api import ApiSettings, create_app
+    from promethium.api.security import generate_private_key_pem
+
+    if broker:
+        monkeypatch.setenv("PROMETHIUM_BROKER_URL", broker)
+    else:
+        monkeypatch.delenv("PROMETHIUM_BROKER_URL", raising=False)
+    key = tmp_path / "jwt.pem"
+    key.write_bytes(generate_private_key_pem())
+    settings = ApiSettings(
+        data_dir=tmp_path / "data",
+        jwt_private_key_file=key,
+        admin_username="admin",
+        admin_password="correct horse battery staple",  # type: ignore[arg-type]
+        argon2_time_cost=1,
+        argon2_memory_cost_kib=64,
+        argon2_parallelism=1,
+    )
+    return TestClient(create_app(settings))
+
+
+def _login(client: Any, username: str = "admin") -> str:
+    r = client.post(
+        "/api/v1/auth/login", data={"username": username, "password": "correct horse battery staple"}
+    )
+    assert r.status_code == 200, r.text
+    return str(r.json()["access_token"])
+
+
+def _upload(client: Any, token: str, tmp_path: Path) -> str:
+    from promethium import io as pio
+    from promethium.synthetic import damage, make_survey
+
+    damaged, _ = damage(make_survey("2d", n_traces=40, n_samples=120, seed=3), 0.2, 0.0, seed=3)
+    path = tmp_path / "d.sgy"
+    pio.write(damaged, path)
+    with path.open("rb") as f:
+        r = client.post(
+            "/api/v1/datasets", files={"file": ("d.sgy", f)}, headers={"Authorization": f"Bearer {token}"}
+        )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def test_websocket_needs_a_valid_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with _client(tmp_path, monkeypatch, None) as client:
+        with client.websocket_connect("/api/v1/ws?token=nope") as ws:
+            assert ws.receive_json() == {"type": "error", "message": "not authenticated"}
+            with pytest.raises(WebSocketDisconnect) as exc:
+                ws.receive_json()
+            assert exc.value.code == 4401
+        token = _login(client)
+        with client.websocket_connect("/api/v1/ws") as ws:  # the token in the first message
+            ws.send_json({"type": "auth", "token": token})
+            assert ws.receive_json()["type"] == "ready"
+
+
+def test_websocket_streams_a_job_of_the_embedded_executor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _client(tmp_path, monkeypatch, None) as client:
+        token = _login(client)
+        auth = {"Authorization": f"Bearer {token}"}
+        ds = _upload(client, token, tmp_path)
+        executor = client.app.state.jobs_executor
+        held: list[uuid.UUID] = []
+        real_submit = executor.submit
+        monkeypatch.setattr(
+            executor, "submit", lambda job_id, queue="default", kind=None: held.append(job_id)
+        )
+        r = client.post("/api/v1/jobs", json={"kind": "reconstruct", "dataset_id": ds}, headers=auth)
+        assert r.status_code == 201, r.text
+        job_id = r.json()["id"]
+        with client.websocket_connect(f"/api/v1/ws?token={token}") as ws:
+            assert ws.receive_json()["type"] == "ready"
+            ws.send_json({"type": "subscribe", "job_ids": [job_id, str(uuid.uuid4()), "junk"]})
+            sub = ws.receive_json()
+            assert sub["type"] == "subscribed"
+            assert [j["job_id"] for j in sub["jobs"]] == [job_id]
+            assert sub["jobs"][0]["status"] == "queued"
+            assert len(sub["denied"]) == 2
+            real_submit(held[0])  # now it runs
+            events: list[dict[str, Any]] = []
+            while not (events and events[-1].get("status") in ("succeeded", "failed")):
+                events.append(ws.receive_json())
+        kinds = [e["type"] for e in events]
+        assert kinds[0] == "status"
+        assert events[0]["status"] == "running"
+        assert "progress" in kinds
+        assert events[-1]["status"] == "succeeded"
+        assert all(e["job_id"] == job_id for e in events)
+
+
+def test_websocket_denies_other_users_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with _client(tmp_path, monkeypatch, None) as client:
+        admin = _login(client)
+        auth = {"Authorization": f"Bearer {admin}"}
+        r = client.post(
+            "/api/v1/users",
+            json={"username": "bob", "password": "correct horse battery staple", "role": "user"},
+            headers=auth,
+        )
+        assert r.status_code == 201, r.text
+        ds = _upload(client, admin, tmp_path)
+        executor = client.app.state.jobs_executor
+        monkeypatch.setattr(executor, "submit", lambda job_id, queue="default", kind=None: None)
+        job_id = client.post("/api/v1/jobs", json={"kind": "denoise", "dataset_id": ds}, headers=auth).json()[
+            "id"
+        ]
+        with client.websocket_connect(f"/api/v1/ws?token={_login(client, 'bob')}") as ws:
+            ws.receive_json()
+            ws.send_json({"type": "subscribe", "job_ids": [job_id]})
+            assert ws.receive_json() == {"type": "subscribed", "jobs": [], "denied": [job_id]}
+
+
+@pytest.mark.skipif(not _redis_up(), reason="Redis is not reachable on 127.0.0.1:6379")
+def test_websocket_relays_events_a_worker_publishes_on_redis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from promethium.worker.events import CHANNEL, RedisBus, RedisPublisher
+
+    channel = f"{CHANNEL}:test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr("promethium.worker.events.CHANNEL", channel)
+    monkeypatch.setattr(RedisBus.__init__, "__defaults__", (channel,))
+    monkeypatch.setattr(RedisPublisher.__init__, "__defaults__", (channel,))
+    with _client(tmp_path, monkeypatch, "redis://127.0.0.1:6379/15") as client:
+        token = _login(client)
+        auth = {"Authorization": f"Bearer {token}"}
+        ds = _upload(client, token, tmp_path)
+        sent: list[uuid.UUID] = []
+        monkeypatch.setattr(
+            client.app.state.jobs_executor, "submit", lambda j, q="default", k=None: sent.append(j)
+        )
+        job_id = client.post("/api/v1/jobs", json={"kind": "denoise", "dataset_id": ds}, headers=auth).json()[
+            "id"
+        ]
+        bus = client.app.state.jobs_runtime.bus
+        assert isinstance(bus, RedisBus)
+        assert bus.ready.wait(10)
+        with client.websocket_connect(f"/api/v1/ws?token={token}") as ws:
+            ws.receive_json()
+            ws.send_json({"type": "subscribe", "job_ids": [job_id]})
+            assert ws.receive_json()["type"] == "subscribed"
+            worker = RedisPublisher("redis://127.0.0.1:6379/15")  # what a worker process does
+            worker(uuid.UUID(job_id), {"type": "progress", "progress": 0.25, "message": "chunk 1"})
+            worker(uuid.UUID(str(uuid.uuid4())), {"type": "progress", "progress": 0.5, "message": "not mine"})
+            worker(uuid.UUID(job_id), {"type": "status", "status": "succeeded", "message": "done"})
+            got = [ws.receive_json(), ws.receive_json()]
+        assert [(e["type"], e.get("progress"), e.get("status")) for e in got] == [
+            ("progress", 0.25, None),
+            ("status", None, "succeeded"),
+        ]
+        assert json.dumps(got)  # plain JSON
