@@ -156,6 +156,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         finally:
             app.state.jobs_executor = None
             await anyio.to_thread.run_sync(executor.shutdown)
+            ctx.handles.clear()
             await ctx.db.dispose()
 
     app = FastAPI(
