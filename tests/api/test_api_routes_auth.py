@@ -35,6 +35,7 @@ EXPECTED = {
     "datasets-traces": ANY,
     "datasets-preview": ANY,
     "datasets-download": ANY,
+    "datasets-export": ANY,
     "uploads-create": WRITER,
     "uploads-get": WRITER,
     "uploads-put_chunk": WRITER,

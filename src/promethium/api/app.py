@@ -172,9 +172,17 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.ctx = ctx
     install_error_handlers(app)
 
-    from promethium.api.routers import auth, datasets, health, jobs, uploads, users
+    from promethium.api.routers import auth, datasets, exports, health, jobs, uploads, users
 
-    routers = [health.router, auth.router, users.router, uploads.router, datasets.router, jobs.router]
+    routers = [
+        health.router,
+        auth.router,
+        users.router,
+        uploads.router,
+        datasets.router,
+        exports.router,
+        jobs.router,
+    ]
     if settings.metrics_enabled:
         routers.insert(1, health.metrics_router)
     for router in routers:  # uploads before datasets: /datasets/uploads is not /datasets/{id}
