@@ -47,6 +47,11 @@ EXPECTED = {
     "jobs-cancel": WRITER,
     "jobs-logs": ANY,
     "jobs-results": ANY,
+    "models-list": ANY,
+    "models-get": ANY,
+    "models-upload": WRITER,
+    "models-set_default": ADMIN,
+    "models-delete": WRITER,
 }
 ALLOWED = {
     ANY: {Role.viewer, Role.user, Role.admin},

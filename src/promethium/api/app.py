@@ -172,7 +172,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.ctx = ctx
     install_error_handlers(app)
 
-    from promethium.api.routers import auth, datasets, exports, health, jobs, uploads, users
+    from promethium.api.routers import auth, datasets, exports, health, jobs, models, uploads, users
 
     routers = [
         health.router,
@@ -182,6 +182,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         datasets.router,
         exports.router,
         jobs.router,
+        models.router,
     ]
     if settings.metrics_enabled:
         routers.insert(1, health.metrics_router)
