@@ -158,3 +158,32 @@ async def test_viewer_cannot_upload(api: Api, model_files: dict[str, Path]) -> N
     r = await _upload(api, model_files["pt"], model_files["json"], role=Role.viewer)
     assert r.status_code == 403
     await _nothing_left(api)
+
+
+async def test_shipped_models_are_registered_once(
+    backend: str, make_settings: Any, model_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import promethium.api.services.models as svc
+
+    shipped = [("dae-test", "denoising", model_files["pt"])]
+    monkeypatch.setattr(svc, "shipped_models", lambda: shipped)
+    settings = make_settings()
+    for _ in range(2):  # a second start registers nothing new
+        async for api in start_api(settings):
+            async with api.ctx.db.sessionmaker() as s:
+                from sqlalchemy import select
+
+                rows = (await s.execute(select(MLModel))).scalars().all()
+            assert len(rows) == 1
+            m = rows[0]
+            assert m.owner_id is None
+            assert m.meta["default_for"] == "denoising"
+            assert api.ctx.storage.get_bytes(f"models/{m.id}/weights.pt") == model_files["pt"].read_bytes()
+
+
+async def test_shipped_models_list_tolerates_none() -> None:
+    from promethium.api.services.models import shipped_models
+
+    for name, task, path in shipped_models():
+        assert path.is_file(), name
+        assert task in ("reconstruction", "denoising"), name

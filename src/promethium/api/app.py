@@ -146,6 +146,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         await anyio.to_thread.run_sync(run_migrations, settings.resolved_database_url())
         await _bootstrap_admin(ctx)
+        from promethium.api.services.models import register_shipped
+
+        await register_shipped(ctx)
         from promethium.worker.executor import make_executor
 
         executor = make_executor(settings.resolved_database_url(), ctx.storage)

@@ -30,7 +30,7 @@ from promethium.api.services.datasets import copy_with_digest
 from promethium.api.storage import model_key
 from promethium.core.errors import PromethiumError
 
-__all__ = ["TASKS", "ModelService", "Task", "validate_model_files"]
+__all__ = ["TASKS", "ModelService", "Task", "register_shipped", "shipped_models", "validate_model_files"]
 
 Task = Literal["reconstruction", "denoising"]
 TASKS = ("reconstruction", "denoising")
@@ -131,6 +131,58 @@ class ModelService:
         d = self.ctx.settings.data_dir / "tmp"
         d.mkdir(parents=True, exist_ok=True)
         return d
+
+
+_TASK_OF = {"reconstruct": "reconstruction", "denoise": "denoising"}
+
+
+def shipped_models() -> list[tuple[str, str | None, Path]]:
+    """(name, task, weights path) of the pretrained models shipped in the package (none when the
+    package has no :mod:`promethium.ml.pretrained` yet)."""
+    try:
+        from promethium.ml import pretrained
+    except ImportError:
+        return []
+    found: list[tuple[str, str | None, Path]] = []
+    for p in pretrained.list_pretrained():
+        if getattr(p, "available", True):
+            found.append((str(p.name), _TASK_OF.get(str(p.task), str(p.task)), Path(p.path)))
+    return found
+
+
+async def register_shipped(ctx: ApiContext) -> int:
+    """Register the shipped models not registered yet (idempotent); each becomes the default of its
+    task when that task has none. Returns how many were added."""
+    shipped = shipped_models()
+    if not shipped:
+        return 0
+    added = 0
+    async with ctx.db.sessionmaker() as s:
+        rows = (await s.execute(select(MLModel))).scalars().all()
+        known = {m.name for m in rows if (m.meta or {}).get("source") == "pretrained"}
+        defaults = {(m.meta or {}).get("default_for") for m in rows}
+        for name, task, weights in shipped:
+            if name in known:
+                continue
+            meta = await anyio.to_thread.run_sync(validate_model_files, weights)
+            default = task if task in TASKS and task not in defaults else None
+            defaults.add(default)
+            model = MLModel(
+                owner_id=None,
+                name=name,
+                version=str(meta.get("library_version", "1"))[:64],
+                status="ready",
+                meta={**meta, "default_for": default, "source": "pretrained", "task": task},
+            )
+            s.add(model)
+            await s.flush()
+            model.storage_key = model_key(model.id, WEIGHTS)
+            await anyio.to_thread.run_sync(ctx.storage.put_file, model.storage_key, weights)
+            side = weights.with_suffix(".json")
+            await anyio.to_thread.run_sync(ctx.storage.put_file, model_key(model.id, METADATA), side)
+            added += 1
+        await s.commit()
+    return added
 
 
 def model_out(m: MLModel) -> dict[str, Any]:
