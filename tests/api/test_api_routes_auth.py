@@ -52,6 +52,7 @@ EXPECTED = {
     "models-upload": WRITER,
     "models-set_default": ADMIN,
     "models-delete": WRITER,
+    "results-download": ANY,
 }
 ALLOWED = {
     ANY: {Role.viewer, Role.user, Role.admin},

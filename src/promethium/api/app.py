@@ -175,7 +175,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.ctx = ctx
     install_error_handlers(app)
 
-    from promethium.api.routers import auth, datasets, exports, health, jobs, models, uploads, users
+    from promethium.api.routers import auth, datasets, exports, health, jobs, models, results, uploads, users
 
     routers = [
         health.router,
@@ -186,6 +186,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         exports.router,
         jobs.router,
         models.router,
+        results.router,
     ]
     if settings.metrics_enabled:
         routers.insert(1, health.metrics_router)

@@ -28,7 +28,7 @@ from promethium.api.services.datasets import DatasetService, safe_filename
 from promethium.api.storage import ObjectStorage
 from promethium.core.errors import PromethiumError
 
-__all__ = ["EXTENSIONS", "ExportFormat", "ExportService"]
+__all__ = ["EXTENSIONS", "ExportFormat", "ExportService", "export_to_file", "stream_and_remove"]
 
 ExportFormat = Literal["segy", "mseed", "sac", "zarr", "npy"]
 EXTENSIONS: dict[str, str] = {
@@ -79,7 +79,7 @@ def export_to_file(storage: ObjectStorage, key: str, fmt: str, out: Path) -> Non
         )
 
 
-def _stream_and_remove(path: Path, block: int = 1 << 20) -> Iterator[bytes]:
+def stream_and_remove(path: Path, block: int = 1 << 20) -> Iterator[bytes]:
     try:
         with path.open("rb") as fh:
             while data := fh.read(block):
@@ -124,4 +124,4 @@ class ExportService:
         except BaseException:
             shutil.rmtree(tmp.parent, ignore_errors=True)
             raise
-        return filename, tmp.stat().st_size, _stream_and_remove(tmp)
+        return filename, tmp.stat().st_size, stream_and_remove(tmp)
