@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 
 import httpx
 import numpy as np
@@ -122,7 +123,7 @@ def main() -> None:
         print(
             f"{args.clients} clients, {len(lat)} requests in {wall:.1f} s ({len(lat) / wall:.0f} req/s): "
             f"p50 {np.percentile(ms, 50):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms, "
-            f"p99 {np.percentile(ms, 99):.1f} ms, errors {len(errors)}"
+            f"p99 {np.percentile(ms, 99):.1f} ms, errors {len(errors)} {dict(Counter(errors))}"
         )
     finally:
         server.terminate()
