@@ -35,6 +35,7 @@ EXPECTED = {
     "datasets-traces": ANY,
     "datasets-preview": ANY,
     "datasets-download": ANY,
+    "datasets-export": ANY,
     "uploads-create": WRITER,
     "uploads-get": WRITER,
     "uploads-put_chunk": WRITER,
@@ -47,6 +48,12 @@ EXPECTED = {
     "jobs-logs": ANY,
     "jobs-results": ANY,
     "workflows-describe": ANY,
+    "models-list": ANY,
+    "models-get": ANY,
+    "models-upload": WRITER,
+    "models-set_default": ADMIN,
+    "models-delete": WRITER,
+    "results-download": ANY,
 }
 ALLOWED = {
     ANY: {Role.viewer, Role.user, Role.admin},

@@ -176,6 +176,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             log.error("the database is unreachable: serving /health (not ready) until it answers")
         else:
             await _bootstrap_admin(ctx)
+            from promethium.api.services.models import register_shipped
+
+            await register_shipped(ctx)
         from promethium.worker.runtime import start_jobs
 
         jobs = await anyio.to_thread.run_sync(start_jobs, settings.resolved_database_url(), ctx.storage)
@@ -186,6 +189,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         finally:
             app.state.jobs_executor = None
             await anyio.to_thread.run_sync(jobs.stop)
+            ctx.handles.clear()
             await ctx.db.dispose()
 
     app = FastAPI(
@@ -201,7 +205,19 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.ctx = ctx
     install_error_handlers(app)
 
-    from promethium.api.routers import auth, datasets, health, jobs, uploads, users, workflows, ws
+    from promethium.api.routers import (
+        auth,
+        datasets,
+        exports,
+        health,
+        jobs,
+        models,
+        results,
+        uploads,
+        users,
+        workflows,
+        ws,
+    )
 
     routers = [
         health.router,
@@ -209,7 +225,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         users.router,
         uploads.router,
         datasets.router,
+        exports.router,
         jobs.router,
+        models.router,
+        results.router,
         workflows.router,
         ws.router,
     ]

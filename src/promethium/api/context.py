@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from promethium.api.db import Database
+from promethium.api.handles import HandleCache
 from promethium.api.security import PasswordHasher, TokenService
 from promethium.api.settings import ApiSettings
 from promethium.api.storage import ObjectStorage
@@ -91,3 +92,4 @@ class ApiContext:
     tokens: TokenService
     limiter: LoginLimiter
     metrics: Metrics
+    handles: HandleCache = field(default_factory=HandleCache)

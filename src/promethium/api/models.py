@@ -145,7 +145,8 @@ class MLModel(Base):
     __tablename__ = "models"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: None for the pretrained models shipped in the package.
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
     version: Mapped[str] = mapped_column(String(64), default="1")
     status: Mapped[str] = mapped_column(String(16), default="ready")

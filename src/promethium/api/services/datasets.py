@@ -31,10 +31,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from promethium.api.context import ApiContext
 from promethium.api.deps import Principal
 from promethium.api.errors import NotFoundError, PayloadTooLargeError, ValidationError
+from promethium.api.handles import HandleCache
 from promethium.api.models import Dataset
 from promethium.api.repositories import DatasetRepository
 from promethium.api.storage import ObjectStorage, dataset_key
 from promethium.core.errors import FormatError, PromethiumError
+from promethium.io.base import SeismicFile
 
 __all__ = ["DatasetService", "TraceWindow", "WindowRequest", "safe_filename"]
 
@@ -126,45 +128,64 @@ class TraceWindow:
     sample_unit: str
 
 
-def _read_window(storage: ObjectStorage, key: str, req: WindowRequest, max_values: int) -> TraceWindow:
+def _read_window(
+    storage: ObjectStorage,
+    key: str,
+    req: WindowRequest,
+    max_values: int,
+    handles: HandleCache | None = None,
+) -> TraceWindow:
     from promethium import io as pio
 
     by_time = req.time_start is not None or req.time_stop is not None
     if by_time and (req.sample_start is not None or req.sample_stop is not None):
         raise ValidationError("give a time range or a sample range, not both")
-    with pio.open(storage.url(key), storage_options=storage.storage_options or None) as f:
-        n = f.n_traces
-        start, stop = req.trace_start, n if req.trace_stop is None else min(req.trace_stop, n)
-        if start >= n or stop <= start:
-            raise ValidationError(f"empty trace range [{start}, {stop}) of {n} traces", details={"traces": n})
-        ns = f.n_samples
-        s0 = req.sample_start or 0
-        s1 = ns if req.sample_stop is None else min(req.sample_stop, ns)
-        n_read = (stop - start) * (s1 - s0)
-        n_out = math.ceil((stop - start) / req.trace_step) * math.ceil(max(s1 - s0, 1) / req.sample_step)
-        if n_out > max_values or n_read > 8 * max_values:
-            raise PayloadTooLargeError(
-                "the window is too large; narrow it or decimate",
-                details={"values": n_out, "max_values": max_values},
-            )
-        time = None
-        samples = None
-        if req.time_start is not None or req.time_stop is not None:
-            time = slice(req.time_start, req.time_stop)
-        else:
-            samples = slice(s0, s1)
-        data = f.read_window(slice(start, stop), time, samples=samples, headers=False)  # type: ignore[attr-defined]
-        values = np.asarray(data.values, dtype=np.float32).reshape(-1, data.n_samples)
-        traces = np.arange(start, stop, dtype=np.int64)
-        times = np.asarray(data.samples, dtype=np.float64)
-        values = values[:: req.trace_step, :: req.sample_step]
-        return TraceWindow(
-            np.ascontiguousarray(values),
-            traces[:: req.trace_step],
-            times[:: req.sample_step],
-            float(data.sample_interval) * req.sample_step,
-            str(data.sample_unit),
+    url = storage.url(key)
+
+    def opener() -> SeismicFile:
+        return pio.open(url, storage_options=storage.storage_options or None)
+
+    f = handles.get(url, opener) if handles is not None else opener()
+    try:
+        return _window_of(f, req, max_values)
+    finally:
+        if handles is None:
+            f.close()
+
+
+def _window_of(f: SeismicFile, req: WindowRequest, max_values: int) -> TraceWindow:
+    n = f.n_traces
+    start, stop = req.trace_start, n if req.trace_stop is None else min(req.trace_stop, n)
+    if start >= n or stop <= start:
+        raise ValidationError(f"empty trace range [{start}, {stop}) of {n} traces", details={"traces": n})
+    ns = f.n_samples
+    s0 = req.sample_start or 0
+    s1 = ns if req.sample_stop is None else min(req.sample_stop, ns)
+    n_read = (stop - start) * (s1 - s0)
+    n_out = math.ceil((stop - start) / req.trace_step) * math.ceil(max(s1 - s0, 1) / req.sample_step)
+    if n_out > max_values or n_read > 8 * max_values:
+        raise PayloadTooLargeError(
+            "the window is too large; narrow it or decimate",
+            details={"values": n_out, "max_values": max_values},
         )
+    time = None
+    samples = None
+    if req.time_start is not None or req.time_stop is not None:
+        time = slice(req.time_start, req.time_stop)
+    else:
+        samples = slice(s0, s1)
+    data = f.read_window(slice(start, stop), time, samples=samples, headers=False)  # type: ignore[attr-defined]
+    values = np.asarray(data.values, dtype=np.float32).reshape(-1, data.n_samples)
+    traces = np.arange(start, stop, dtype=np.int64)
+    times = np.asarray(data.samples, dtype=np.float64)
+    values = values[:: req.trace_step, :: req.sample_step]
+    return TraceWindow(
+        np.ascontiguousarray(values),
+        traces[:: req.trace_step],
+        times[:: req.sample_step],
+        float(data.sample_interval) * req.sample_step,
+        str(data.sample_unit),
+    )
 
 
 def _render_preview(storage: ObjectStorage, dataset_id: uuid.UUID, max_traces: int = 1500) -> bytes:
@@ -295,6 +316,7 @@ class DatasetService:
 
     async def delete(self, principal: Principal, dataset_id: uuid.UUID) -> None:
         ds = await self.get(principal, dataset_id)
+        self.ctx.handles.invalidate(self.storage.url(dataset_key(ds.id)))
         await anyio.to_thread.run_sync(self.storage.delete_prefix, dataset_key(ds.id))
         await self.repo.delete(ds)
         await self.s.commit()
@@ -304,7 +326,7 @@ class DatasetService:
         key = ds.processed_key or ""
         try:
             return await anyio.to_thread.run_sync(
-                _read_window, self.storage, key, req, self.ctx.settings.max_window_values
+                _read_window, self.storage, key, req, self.ctx.settings.max_window_values, self.ctx.handles
             )
         except (KeyError, IndexError, ValueError) as exc:
             if isinstance(exc, PromethiumError):

@@ -1,0 +1,189 @@
+"""Models: upload (validated by the safe loader; bad files leave nothing behind), list, get, default per
+task (admin), delete (owner or admin); on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import Api, start_api
+from promethium.api.models import MLModel
+from promethium.api.schemas import Role
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
+MODELS = "/api/v1/models"
+
+
+@pytest.fixture(scope="module")
+def model_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from promethium.ml.io import save_model
+    from promethium.ml.models import build_model
+
+    root = tmp_path_factory.mktemp("models")
+    pt = save_model(build_model("dae", base_channels=4, depth=1), root / "dae.pt", metrics={"snr_db": 12.5})
+    other = save_model(build_model("dae", base_channels=8, depth=1), root / "big" / "dae.pt")
+    # weights of another shape under the first sidecar (checksum fixed so only the shapes disagree)
+    meta = json.loads((root / "dae.json").read_text())
+    import hashlib
+
+    meta["weights_sha256"] = hashlib.sha256(other.read_bytes()).hexdigest()
+    (root / "mismatch.json").write_text(json.dumps(meta))
+    evil = root / "evil.pt"
+    evil.write_bytes(pickle.dumps(print))  # a pickle that calls code: refused by weights_only
+    meta["weights_sha256"] = hashlib.sha256(evil.read_bytes()).hexdigest()
+    (root / "evil.json").write_text(json.dumps(meta))
+    unknown = json.loads((root / "dae.json").read_text())
+    unknown["architecture"] = "no_such_net"
+    (root / "unknown.json").write_text(json.dumps(unknown))
+    newer = json.loads((root / "dae.json").read_text())
+    newer["format_version"] = 99
+    (root / "newer.json").write_text(json.dumps(newer))
+    return {
+        "pt": pt,
+        "json": root / "dae.json",
+        "other": other,
+        "mismatch": root / "mismatch.json",
+        "evil": evil,
+        "evil_json": root / "evil.json",
+        "unknown": root / "unknown.json",
+        "newer": root / "newer.json",
+    }
+
+
+async def _upload(api: Api, pt: Path, side: Path, role: Role = Role.user, name: str = "../x") -> Any:
+    with pt.open("rb") as w, side.open("rb") as s:
+        return await api.client.post(
+            MODELS,
+            files={"weights": ("../../w.pt", w), "sidecar": ("s.json", s)},
+            data={"name": name},
+            headers=api.headers[role],
+        )
+
+
+async def _nothing_left(api: Api) -> None:
+    assert api.ctx.storage.list("models") == []
+    tmp = api.ctx.settings.data_dir / "tmp"
+    assert not tmp.exists() or list(tmp.iterdir()) == []
+    async with api.ctx.db.sessionmaker() as s:
+        from sqlalchemy import func, select
+
+        assert (await s.execute(select(func.count()).select_from(MLModel))).scalar_one() == 0
+
+
+async def test_upload_list_get_default_delete(
+    backend: str, make_settings: Any, model_files: dict[str, Path]
+) -> None:
+    async for api in start_api(make_settings()):
+        await api.add_role_users()
+        r = await _upload(api, model_files["pt"], model_files["json"])
+        assert r.status_code == 201, r.text
+        m = r.json()
+        assert m["architecture"] == "dae"
+        assert m["args"]["base_channels"] == 4
+        assert m["metrics"] == {"snr_db": 12.5}
+        assert m["default_for"] is None
+        keys = api.ctx.storage.list(f"models/{m['id']}")
+        assert keys == [f"models/{m['id']}/metadata.json", f"models/{m['id']}/weights.pt"]
+        assert api.ctx.storage.get_bytes(keys[1]) == model_files["pt"].read_bytes()
+        r = await api.client.get(MODELS, headers=api.headers[Role.viewer])
+        assert r.status_code == 200
+        assert r.json()["total"] == 1
+        assert set(r.json()) == {"items", "total", "page", "per_page"}
+        r = await api.client.get(f"{MODELS}/{m['id']}", headers=api.headers[Role.viewer])
+        assert r.json()["name"] == "../x"  # a display name only: keys are generated
+        # default per task: admin only; a second model taking the default clears the first
+        r = await api.client.put(
+            f"{MODELS}/{m['id']}/default", json={"task": "denoising"}, headers=api.headers[Role.user]
+        )
+        assert r.status_code == 403
+        r = await api.client.put(
+            f"{MODELS}/{m['id']}/default", json={"task": "denoising"}, headers=api.headers[Role.admin]
+        )
+        assert r.json()["default_for"] == "denoising"
+        r2 = await _upload(api, model_files["pt"], model_files["json"], role=Role.admin)
+        m2 = r2.json()
+        r = await api.client.put(
+            f"{MODELS}/{m2['id']}/default", json={"task": "denoising"}, headers=api.headers[Role.admin]
+        )
+        assert r.json()["default_for"] == "denoising"
+        assert (await api.client.get(f"{MODELS}/{m['id']}", headers=api.headers[Role.user])).json()[
+            "default_for"
+        ] is None
+        r = await api.client.put(
+            f"{MODELS}/{m['id']}/default", json={"task": "other"}, headers=api.headers[Role.admin]
+        )
+        assert r.status_code == 422
+        # delete: the viewer cannot, a user cannot delete the admin's model, the owner and admins can
+        assert (
+            await api.client.delete(f"{MODELS}/{m['id']}", headers=api.headers[Role.viewer])
+        ).status_code == 403
+        assert (
+            await api.client.delete(f"{MODELS}/{m2['id']}", headers=api.headers[Role.user])
+        ).status_code == 403
+        assert (
+            await api.client.delete(f"{MODELS}/{m['id']}", headers=api.headers[Role.user])
+        ).status_code == 204
+        assert (
+            await api.client.delete(f"{MODELS}/{m2['id']}", headers=api.headers[Role.admin])
+        ).status_code == 204
+        await _nothing_left(api)
+
+
+@pytest.mark.parametrize(
+    ("weights", "sidecar", "words"),
+    [
+        ("other", "mismatch", "do not fit"),
+        ("evil", "evil_json", "cannot read the weights"),
+        ("pt", "unknown", "no_such_net"),
+        ("pt", "newer", "version"),
+        ("other", "json", "checksum"),
+        ("pt", "pt", "sidecar"),
+    ],
+)
+async def test_bad_uploads_leave_nothing_behind(
+    api: Api, model_files: dict[str, Path], weights: str, sidecar: str, words: str
+) -> None:
+    r = await _upload(api, model_files[weights], model_files[sidecar])
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert words in r.json()["error"]["message"]
+    await _nothing_left(api)
+
+
+async def test_viewer_cannot_upload(api: Api, model_files: dict[str, Path]) -> None:
+    r = await _upload(api, model_files["pt"], model_files["json"], role=Role.viewer)
+    assert r.status_code == 403
+    await _nothing_left(api)
+
+
+async def test_shipped_models_are_registered_once(
+    backend: str, make_settings: Any, model_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import promethium.api.services.models as svc
+
+    shipped = [("dae-test", "denoising", model_files["pt"])]
+    monkeypatch.setattr(svc, "shipped_models", lambda: shipped)
+    settings = make_settings()
+    for _ in range(2):  # a second start registers nothing new
+        async for api in start_api(settings):
+            async with api.ctx.db.sessionmaker() as s:
+                from sqlalchemy import select
+
+                rows = (await s.execute(select(MLModel))).scalars().all()
+            assert len(rows) == 1
+            m = rows[0]
+            assert m.owner_id is None
+            assert m.meta["default_for"] == "denoising"
+            assert api.ctx.storage.get_bytes(f"models/{m.id}/weights.pt") == model_files["pt"].read_bytes()
+
+
+async def test_shipped_models_list_tolerates_none() -> None:
+    from promethium.api.services.models import shipped_models
+
+    for name, task, path in shipped_models():
+        assert path.is_file(), name
+        assert task in ("reconstruction", "denoising"), name
