@@ -3,7 +3,9 @@
 
 export type { BodyAuthLogin } from './models/body-auth-login';
 export type { BodyDatasetsUpload } from './models/body-datasets-upload';
+export type { BodyModelsUpload } from './models/body-models-upload';
 export type { DatasetOut } from './models/dataset-out';
+export type { DefaultIn } from './models/default-in';
 export type { ErrorBody } from './models/error-body';
 export type { ErrorDetail } from './models/error-detail';
 export type { HttpValidationError } from './models/http-validation-error';
@@ -11,9 +13,11 @@ export type { JobCreate } from './models/job-create';
 export type { JobEventOut } from './models/job-event-out';
 export type { JobOut } from './models/job-out';
 export type { JobResultOut } from './models/job-result-out';
+export type { ModelOut } from './models/model-out';
 export type { PageDatasetOut } from './models/page-dataset-out';
 export type { PageJobEventOut } from './models/page-job-event-out';
 export type { PageJobOut } from './models/page-job-out';
+export type { PageModelOut } from './models/page-model-out';
 export type { PageUserOut } from './models/page-user-out';
 export type { RefreshIn } from './models/refresh-in';
 export type { Role } from './models/role';
