@@ -91,6 +91,9 @@ def make_settings(tmp_path: Path, jwt_key_file: Path, database_url: str | None) 
             "database_url": database_url,
             **FAST_ARGON2,
             "password_min_length": 12,
+            # Loading and copying the shipped models on every start would slow every test; the tests
+            # of that registration turn it on.
+            "register_shipped_models": False,
         }
         values.update(overrides)
         return ApiSettings(**values)

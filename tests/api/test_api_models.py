@@ -167,7 +167,7 @@ async def test_shipped_models_are_registered_once(
 
     shipped = [("dae-test", "denoising", model_files["pt"])]
     monkeypatch.setattr(svc, "shipped_models", lambda: shipped)
-    settings = make_settings()
+    settings = make_settings(register_shipped_models=True)
     for _ in range(2):  # a second start registers nothing new
         async for api in start_api(settings):
             async with api.ctx.db.sessionmaker() as s:
@@ -187,3 +187,16 @@ async def test_shipped_models_list_tolerates_none() -> None:
     for name, task, path in shipped_models():
         assert path.is_file(), name
         assert task in ("reconstruction", "denoising"), name
+
+
+async def test_the_packaged_models_are_registered_as_defaults(make_settings: Any) -> None:
+    from sqlalchemy import select
+
+    from promethium.ml.pretrained import list_pretrained
+
+    async for api in start_api(make_settings(register_shipped_models=True)):
+        async with api.ctx.db.sessionmaker() as s:
+            rows = (await s.execute(select(MLModel))).scalars().all()
+        assert sorted(m.name for m in rows) == sorted(p.name for p in list_pretrained())
+        assert {m.meta["default_for"] for m in rows} == {"reconstruction", "denoising"}
+        assert all(m.owner_id is None for m in rows)

@@ -57,6 +57,9 @@ class ApiSettings(BaseSettings):
     upload_chunk_max_bytes: int = Field(default=64 * 1024**2, ge=1024)
     max_window_values: int = Field(default=8_000_000, ge=1000, description="Largest trace window served.")
     metrics_enabled: bool = True
+    register_shipped_models: bool = Field(
+        default=True, description="Register the pretrained models shipped in the package on start."
+    )
     web_dir: Path | None = Field(
         default=None,
         description="The built web app served at /; default: frontend/dist/frontend/browser when built.",

@@ -153,6 +153,8 @@ def shipped_models() -> list[tuple[str, str | None, Path]]:
 async def register_shipped(ctx: ApiContext) -> int:
     """Register the shipped models not registered yet (idempotent); each becomes the default of its
     task when that task has none. Returns how many were added."""
+    if not ctx.settings.register_shipped_models:
+        return 0
     shipped = shipped_models()
     if not shipped:
         return 0
