@@ -13,7 +13,30 @@ from torch import nn
 from promethium.core.errors import ParameterError
 from promethium.ml.models.base import ReconstructionModel, group_norm, register_model
 
-__all__ = ["DenoisingAutoencoder"]
+__all__ = ["DenoisingAutoencoder", "strided_decoder", "strided_encoder"]
+
+
+def strided_encoder(chans: list[int]) -> nn.Sequential:
+    """Stride-2 conv + group norm + LeakyReLU per level, from the 2 input channels (data, mask)."""
+    layers: list[nn.Module] = []
+    c_prev = 2
+    for c in chans:
+        layers += [nn.Conv2d(c_prev, c, 3, stride=2, padding=1), group_norm(c), nn.LeakyReLU(0.1)]
+        c_prev = c
+    return nn.Sequential(*layers)
+
+
+def strided_decoder(chans: list[int], dropout: float, first: list[nn.Module] | None = None) -> nn.Sequential:
+    """The mirror of :func:`strided_encoder`: transposed convs back to full resolution, ending with
+    ``chans[0]`` channels; ``first`` layers (if any) come before them."""
+    layers: list[nn.Module] = list(first or [])
+    c_prev = chans[-1]
+    for c in [*chans[-2::-1], chans[0]]:
+        layers += [nn.ConvTranspose2d(c_prev, c, 2, stride=2), group_norm(c), nn.LeakyReLU(0.1)]
+        if dropout > 0:
+            layers.append(nn.Dropout2d(dropout))
+        c_prev = c
+    return nn.Sequential(*layers)
 
 
 @register_model("dae")
@@ -44,24 +67,9 @@ class DenoisingAutoencoder(ReconstructionModel):
         )
         self.depth = int(depth)
         chans = [int(base_channels) * 2**i for i in range(self.depth)]
-        enc: list[nn.Module] = []
-        c_prev = 2
-        for c in chans:
-            enc += [
-                nn.Conv2d(c_prev, c, 3, stride=2, padding=1),
-                group_norm(c),
-                nn.LeakyReLU(0.1),
-            ]
-            c_prev = c
-        self.encoder = nn.Sequential(*enc)
-        dec: list[nn.Module] = []
-        for c in [*chans[-2::-1], chans[0]]:
-            dec += [nn.ConvTranspose2d(c_prev, c, 2, stride=2), group_norm(c), nn.LeakyReLU(0.1)]
-            if dropout > 0:
-                dec.append(nn.Dropout2d(float(dropout)))
-            c_prev = c
-        self.decoder = nn.Sequential(*dec)
-        self.head = nn.Conv2d(c_prev + 2, 1, 3, padding=1)
+        self.encoder = strided_encoder(chans)
+        self.decoder = strided_decoder(chans, float(dropout))
+        self.head = nn.Conv2d(chans[0] + 2, 1, 3, padding=1)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Fill ``x`` ``(batch, 1, traces, samples)`` given the live-trace ``mask`` ``(batch, traces)``."""

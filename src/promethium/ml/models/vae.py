@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from promethium.core.errors import ParameterError
-from promethium.ml.models.base import ReconstructionModel, group_norm, register_model
+from promethium.ml.models.base import ReconstructionModel, register_model
+from promethium.ml.models.dae import strided_decoder, strided_encoder
 
 __all__ = ["VariationalAutoencoder"]
 
@@ -61,21 +62,11 @@ class VariationalAutoencoder(ReconstructionModel):
         )
         self.depth = int(depth)
         chans = [int(base_channels) * 2**i for i in range(self.depth)]
-        enc: list[nn.Module] = []
-        c_prev = 2
-        for c in chans:
-            enc += [nn.Conv2d(c_prev, c, 3, stride=2, padding=1), group_norm(c), nn.LeakyReLU(0.1)]
-            c_prev = c
-        self.encoder = nn.Sequential(*enc)
-        self.to_stats = nn.Conv2d(c_prev, 2 * int(latent_channels), 1)
-        dec: list[nn.Module] = [nn.Conv2d(int(latent_channels), c_prev, 3, padding=1), nn.LeakyReLU(0.1)]
-        for c in [*chans[-2::-1], chans[0]]:
-            dec += [nn.ConvTranspose2d(c_prev, c, 2, stride=2), group_norm(c), nn.LeakyReLU(0.1)]
-            if dropout > 0:
-                dec.append(nn.Dropout2d(float(dropout)))
-            c_prev = c
-        self.decoder = nn.Sequential(*dec)
-        self.head = nn.Conv2d(c_prev + 2, 1, 3, padding=1)
+        self.encoder = strided_encoder(chans)
+        self.to_stats = nn.Conv2d(chans[-1], 2 * int(latent_channels), 1)
+        from_latent = [nn.Conv2d(int(latent_channels), chans[-1], 3, padding=1), nn.LeakyReLU(0.1)]
+        self.decoder = strided_decoder(chans, float(dropout), first=from_latent)
+        self.head = nn.Conv2d(chans[0] + 2, 1, 3, padding=1)
         #: KL divergence of the last forward pass (mean per latent element); read by :meth:`loss`
         self.last_kl: torch.Tensor | None = None
 
