@@ -17,7 +17,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 ## The main job on embedded defaults: generate a survey, damage it, write SEG-Y and Zarr, draw figures.
 demo: setup frontend
-	$(BIN)/promethium demo --output demo-output
+	$(BIN)/promethium demo --output demo-output --serve
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

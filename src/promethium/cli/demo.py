@@ -233,6 +233,14 @@ def demo(
         help="Survey size: small (40x50 traces, 300 samples) or medium (120x150, 500).",
     ),
     seed: int = typer.Option(7, "--seed", help="Seed of the synthetic survey and of the damage."),
+    serve: bool = typer.Option(
+        False,
+        "--serve/--no-serve",
+        help="Then start the API and web app on embedded defaults, with the survey uploaded and a "
+        "reconstruction job submitted (an admin with a generated password is created on first run).",
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="With --serve: address to listen on."),
+    port: int = typer.Option(8000, "--port", "-p", help="With --serve: port to listen on."),
 ) -> None:
     """Run the whole job on a synthetic survey, end to end, in seconds.
 
@@ -252,6 +260,7 @@ def demo(
     promethium demo
     promethium demo --output /tmp/demo --size medium
     promethium -q demo        # no progress, just the summary
+    promethium demo --serve   # then serve the API and web app with the survey loaded (what `make demo` runs)
     ```
     """
     state = get_state(ctx)
@@ -272,3 +281,7 @@ def demo(
     console.print(f"  {result['repaired']}", soft_wrap=True)
     for fig in result["figures"]:
         console.print(f"  {fig}", soft_wrap=True)
+    if serve:
+        from promethium.cli.demo_serve import serve_demo
+
+        serve_demo(Path(result["segy"]), host=host, port=port, say=lambda m: console.print(m, soft_wrap=True))
