@@ -73,6 +73,25 @@ def test_batch_size_does_not_change_the_result(model_path: Path, section: Sectio
     np.testing.assert_allclose(a.values, b.values, rtol=1e-4, atol=1e-5)
 
 
+def test_channels_last_matches_a_plain_forward_and_leaves_the_model_as_it_came(
+    model_path: Path, section: Section
+) -> None:
+    damaged, keep = section
+    model = ml.load_model(model_path)
+    # one window covering the section: the output on the missing traces is the network's own output
+    out = reconstruct(damaged, model, device="cpu", patch=(64, 128), precision="float32")
+    assert out.history[-1]["parameters"]["batch_size"] >= 1
+    assert all(p.is_contiguous() for p in model.parameters())
+    from promethium.ml.data import normalise
+
+    x = np.where(keep[:, None], damaged.values, 0).astype(np.float32)[None]
+    xn, rec = normalise(x, keep[None])
+    with torch.no_grad():
+        y = model(torch.from_numpy(xn[:, None]), torch.from_numpy(keep[None]))[:, 0].numpy()
+    expected = rec.invert(y)[0]
+    np.testing.assert_allclose(out.values[~keep], expected[~keep], rtol=1e-4, atol=1e-5)
+
+
 def test_window_blending_is_seamless_for_identity_like_model(section: Section) -> None:
     # an untrained U-Net returns its masked input: blending must reproduce it exactly on any window grid
     damaged, _ = section

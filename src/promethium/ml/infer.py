@@ -32,6 +32,12 @@ __all__ = ["DEFAULT_OVERLAP", "DEFAULT_PATCH", "denoise", "reconstruct"]
 #: with 64 x 128 windows, 9.03 with 128 x 512) and far less in overlap and per-window work.
 DEFAULT_PATCH = (128, 512)
 DEFAULT_OVERLAP = 0.125
+#: samples per forward pass on a CPU when ``batch_size`` is not given: a few windows at a time keep the
+#: activations in cache. Measured per CPU-second on one core (shipped U-Net, bf16, 128 x 512 windows,
+#: channels-last): about 1,800 traces of 1,000 samples with 2-8 windows a batch against 1,170 with 32;
+#: in float32, 880 with 4 against 570 with 32.
+CPU_BATCH_SAMPLES = 4 * 128 * 512
+GPU_BATCH_WINDOWS = 64
 
 
 def _as_model(
@@ -69,7 +75,7 @@ def reconstruct(
     model: ReconstructionModel | str | os.PathLike[str] | None = None,
     *,
     device: str = "auto",
-    batch_size: int = 32,
+    batch_size: int | None = None,
     overlap: float = DEFAULT_OVERLAP,
     patch: tuple[int, int] | None = None,
     live: np.ndarray | None = None,
@@ -86,7 +92,8 @@ def reconstruct(
         data: a :class:`SeismicData` (its ``trace_mask`` says which traces are live) or a 2D/3D array
             (with ``live``, default all live, and ``dt_ms``).
         device: ``auto`` (CUDA, MPS, else CPU), ``cpu``, ``cuda``...
-        batch_size: windows per forward pass.
+        batch_size: windows per forward pass; default: a few on a CPU (about
+            :data:`CPU_BATCH_SAMPLES` samples, which keeps the activations in cache), 64 on a GPU.
         overlap: overlap of neighbouring windows, a fraction of the window (or samples when >= 1).
         patch: window (traces, samples); default :data:`DEFAULT_PATCH`, or the model's training patch
             where that is larger.
@@ -123,7 +130,7 @@ def denoise(
     model: ReconstructionModel | str | os.PathLike[str] | None = None,
     *,
     device: str = "auto",
-    batch_size: int = 32,
+    batch_size: int | None = None,
     overlap: float = DEFAULT_OVERLAP,
     patch: tuple[int, int] | None = None,
     dt_ms: float | None = None,
@@ -156,7 +163,7 @@ def _run(
     net: ReconstructionModel,
     *,
     device: str,
-    batch_size: int,
+    batch_size: int | None,
     overlap: float,
     patch: tuple[int, int] | None,
     live: np.ndarray | None,
@@ -195,7 +202,7 @@ def _run(
         raise ParameterError(
             "model", f"{net.architecture} works on {net.spatial_dims}D patches; only 2D is supported"
         )
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise ParameterError("batch_size", f"must be at least 1, got {batch_size}")
     if mc_samples < 0:
         raise ParameterError("mc_samples", f"must be >= 0, got {mc_samples}")
@@ -226,6 +233,13 @@ def _run(
         )
     use_bf16 = precision == "bfloat16" or (precision == "auto" and bf16_supported(dev))
     net = net.to(dev).eval()
+    if batch_size is None:
+        per_window = int(win[0]) * int(win[1])
+        batch_size = GPU_BATCH_WINDOWS if dev.type != "cpu" else max(1, CPU_BATCH_SAMPLES // per_window)
+    # oneDNN's convolutions run 1.5-3x faster on channels-last tensors on a CPU (bf16 and float32 alike);
+    # the output is the same to float rounding.
+    fmt = torch.channels_last if dev.type == "cpu" else torch.contiguous_format
+    net = net.to(memory_format=fmt)
     n_pass = max(1, mc_samples)
     if mc_samples > 0 and _enable_dropout(net) == 0:
         raise ParameterError(
@@ -243,7 +257,7 @@ def _run(
                 x = np.stack([sections[i][windows[j]] for i, j in chunk])
                 m = np.stack([smasks[i, windows[j][0]] for i, j in chunk])
                 xn, rec = normalise(x, m)
-                xt = torch.from_numpy(xn[:, None]).to(dev)
+                xt = torch.from_numpy(xn[:, None]).to(dev).contiguous(memory_format=fmt)
                 mt = torch.from_numpy(m).to(dev)
                 for p in range(n_pass):
                     try:
@@ -261,6 +275,7 @@ def _run(
     finally:
         torch.random.set_rng_state(gen_state)
         net.eval()
+        net.to(memory_format=torch.contiguous_format)  # leave the caller's model as it came
     covered = wsum > 0
     est = np.where(covered, acc / np.where(covered, wsum, 1.0), 0.0)
     est = est.reshape((n_pass, *clean.shape))
