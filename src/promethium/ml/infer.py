@@ -239,7 +239,7 @@ def _run(
     # oneDNN's convolutions run 1.5-3x faster on channels-last tensors on a CPU (bf16 and float32 alike);
     # the output is the same to float rounding.
     fmt = torch.channels_last if dev.type == "cpu" else torch.contiguous_format
-    net = net.to(memory_format=fmt)
+    net = net.to(memory_format=fmt)  # type: ignore[call-overload]  # torch takes it; its stubs omit it
     n_pass = max(1, mc_samples)
     if mc_samples > 0 and _enable_dropout(net) == 0:
         raise ParameterError(
@@ -275,7 +275,8 @@ def _run(
     finally:
         torch.random.set_rng_state(gen_state)
         net.eval()
-        net.to(memory_format=torch.contiguous_format)  # leave the caller's model as it came
+        # leave the caller's model as it came
+        net.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
     covered = wsum > 0
     est = np.where(covered, acc / np.where(covered, wsum, 1.0), 0.0)
     est = est.reshape((n_pass, *clean.shape))
