@@ -54,6 +54,8 @@ EXPECTED = {
     "models-set_default": ADMIN,
     "models-delete": WRITER,
     "results-download": ANY,
+    "results-get": ANY,
+    "results-figure": ANY,
 }
 ALLOWED = {
     ANY: {Role.viewer, Role.user, Role.admin},

@@ -1,5 +1,6 @@
-"""Results: a succeeded job's output, downloaded as SEG-Y, miniSEED, SAC, zipped Zarr or NumPy
-(metrics and keys come from ``GET /jobs/{job_id}/results``). Owner or admin only, as for the job."""
+"""Results of a succeeded job: metrics and keys, a comparison figure (input / result / difference with
+one clip), and the output downloaded as SEG-Y, miniSEED, SAC, zipped Zarr or NumPy. Owner or admin only,
+as for the job."""
 
 from __future__ import annotations
 
@@ -9,17 +10,74 @@ import uuid
 from pathlib import Path
 
 import anyio
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
 from promethium.api.deps import Ctx, CurrentUser, Session
 from promethium.api.errors import NotFoundError, ValidationError
 from promethium.api.schemas import ErrorBody
 from promethium.api.services.exports import EXTENSIONS, ExportFormat, export_to_file, stream_and_remove
 from promethium.api.services.jobs import JobService
+from promethium.api.services.results import render_comparison
 from promethium.core.errors import PromethiumError
 
 router = APIRouter(prefix="/results", tags=["results"])
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+}
+
+
+class ResultOut(BaseModel):
+    job_id: uuid.UUID
+    kind: str
+    dataset_id: uuid.UUID | None
+    metrics: dict[str, object]
+    steps: list[dict[str, object]]
+    output_key: str | None
+    figures: dict[str, str]
+    downloads: dict[str, str]
+
+
+@router.get("/{job_id}", name="get", response_model=ResultOut, responses=_ERRORS)
+async def get_result(job_id: uuid.UUID, principal: CurrentUser, ctx: Ctx, session: Session) -> ResultOut:
+    """Metrics and steps of a succeeded job, with the addresses of its figure and downloads."""
+    job, _ = await JobService(ctx, session).results(principal, job_id)
+    res = job.result or {}
+    base = f"/api/v1/results/{job.id}"
+    has_output = bool(res.get("output_key"))
+    return ResultOut(
+        job_id=job.id,
+        kind=job.kind,
+        dataset_id=job.dataset_id,
+        metrics=res.get("metrics", {}),
+        steps=res.get("steps", []),
+        output_key=res.get("output_key"),
+        figures={"comparison": f"{base}/figure"} if has_output and job.dataset_id else {},
+        downloads={f: f"{base}/download?format={f}" for f in EXTENSIONS} if has_output else {},
+    )
+
+
+@router.get(
+    "/{job_id}/figure",
+    name="figure",
+    response_class=Response,
+    responses={**_ERRORS, 200: {"content": {"image/png": {}}}},
+    summary="Input, result and difference of one section side by side, with one symmetric clip (PNG)",
+)
+async def result_figure(job_id: uuid.UUID, principal: CurrentUser, ctx: Ctx, session: Session) -> Response:
+    job, _ = await JobService(ctx, session).results(principal, job_id)
+    key = (job.result or {}).get("output_key")
+    if not key or job.dataset_id is None:
+        raise NotFoundError("the job has no stored output to compare with its input")
+    title = f"{job.kind} job {str(job.id)[:8]}"
+    png = await anyio.to_thread.run_sync(
+        lambda: render_comparison(ctx.storage, job.id, job.dataset_id, key, title=title)  # type: ignore[arg-type]
+    )
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.get(
