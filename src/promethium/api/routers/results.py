@@ -39,12 +39,30 @@ async def download_result(
     principal: CurrentUser,
     ctx: Ctx,
     session: Session,
-    format: ExportFormat = Query("segy"),
+    format: ExportFormat | None = Query(
+        None, description="Default segy; an export job's file is sent as written (its own format)"
+    ),
 ) -> StreamingResponse:
     job, _ = await JobService(ctx, session).results(principal, job_id)
     key = (job.result or {}).get("output_key")
     if not key or not await anyio.to_thread.run_sync(ctx.storage.exists, key):
         raise NotFoundError("the job has no stored output")
+    if job.kind == "export":
+        written = (job.result or {}).get("format")
+        if format is not None and format != written:
+            raise ValidationError(
+                f"this export job wrote {written}, not {format}", details={"format": written}
+            )
+        size = await anyio.to_thread.run_sync(ctx.storage.size, key)
+        return StreamingResponse(
+            ctx.storage.iter_bytes(key),
+            media_type="application/zip" if written == "zarr" else "application/octet-stream",
+            headers={
+                "Content-Disposition": f'attachment; filename="{Path(key).name}"',
+                "Content-Length": str(size),
+            },
+        )
+    format = format or "segy"
     tmp_root = ctx.settings.data_dir / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
     filename = f"result-{job.id}{EXTENSIONS[format]}"
