@@ -178,3 +178,21 @@ async def test_export_jobs_write_the_format_under_the_results_of_the_job(
     results = (await api.client.get(f"{JOBS}/{job['id']}/results", headers=h)).json()
     assert len(results["results"]) == 1
     assert results["output_key"] == key
+
+
+async def test_evaluate_jobs_score_methods_on_the_dataset(api: Api, seismic_files: dict[str, Path]) -> None:
+    ds = await api.upload(seismic_files["line"])
+    h = api.headers[USER]
+    bad = {"kind": "evaluate", "dataset_id": ds["id"], "params": {"compare.methods": "nope"}}
+    assert (await api.client.post(JOBS, json=bad, headers=h)).status_code == 422
+    body = {"kind": "evaluate", "dataset_id": ds["id"], "params": {"compare.methods": ["linear"]}}
+    r = await api.client.post(JOBS, json=body, headers=h)
+    assert r.status_code == 201, r.text
+    assert r.json()["pipeline"] == "compare-methods"
+    job = await _wait_job(api, r.json()["id"])
+    assert job["status"] == "succeeded", job
+    scores = job["metrics"]["results"]["compare"]
+    assert [m["method"] for m in scores["results"]] == ["linear"], scores
+    assert scores["best"] == "linear"
+    assert scores["n_hidden"] == 12
+    assert scores["results"][0]["snr_missing_db"] is not None

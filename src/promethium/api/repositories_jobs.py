@@ -42,7 +42,7 @@ __all__ = [
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 ACTIVE = ("queued", "running")
 TERMINAL = ("succeeded", "failed", "cancelled")
-KINDS = ("ingest", "export", "reconstruct", "denoise", "preprocess", "qc", "compare", "custom")
+KINDS = ("ingest", "export", "reconstruct", "denoise", "preprocess", "evaluate", "qc", "compare", "custom")
 #: the dataset status while its ``ingest`` job has not ended.
 INGESTING = "ingesting"
 #: target status -> the statuses it may be reached from.

@@ -38,13 +38,16 @@ __all__ = [
     "JobService",
 ]
 
-JobKind = Literal["ingest", "export", "reconstruct", "denoise", "preprocess", "qc", "compare", "custom"]
+JobKind = Literal[
+    "ingest", "export", "reconstruct", "denoise", "preprocess", "evaluate", "qc", "compare", "custom"
+]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 DEFAULT_PIPELINES: dict[str, str] = {
     "reconstruct": "reconstruct-classical",
     "denoise": "denoise",
     "preprocess": "bandpass-and-agc",
     "qc": "qc",
+    "evaluate": "compare-methods",
 }
 #: operations that read or write paths of their own: not allowed in a job.
 _FORBIDDEN_OPS = ("write",)
