@@ -196,3 +196,56 @@ async def test_evaluate_jobs_score_methods_on_the_dataset(api: Api, seismic_file
     assert scores["best"] == "linear"
     assert scores["n_hidden"] == 12
     assert scores["results"][0]["snr_missing_db"] is not None
+
+
+TINY = {
+    "model": "unet",
+    "model_args": {"base_channels": 4},
+    "steps": 4,
+    "batch_size": 2,
+    "patch": [8, 16],
+    "val_every": 2,
+    "val_batches": 1,
+    "device": "cpu",
+}
+
+
+async def test_train_jobs_train_on_the_dataset_and_register_the_model(
+    api: Api, seismic_files: dict[str, Path]
+) -> None:
+    ds = await api.upload(seismic_files["line"])
+    h = api.headers[USER]
+    for params in (
+        {"config": {**TINY, "output_dir": "/tmp/x"}},
+        {"config": {**TINY, "data": {"source": "/etc/passwd"}}},
+        {"config": {**TINY, "steps": 0}},
+        {"config": TINY, "bogus": 1},
+    ):
+        r = await api.client.post(
+            JOBS, json={"kind": "train", "dataset_id": ds["id"], "params": params}, headers=h
+        )
+        assert r.status_code == 422, (params, r.text)
+        assert r.json()["error"]["details"]["parameter"].startswith("params."), r.text
+    body = {"kind": "train", "dataset_id": ds["id"], "params": {"name": "tiny", "config": TINY}}
+    r = await api.client.post(JOBS, json=body, headers=h)
+    assert r.status_code == 201, r.text
+    job = await _wait_job(api, r.json()["id"])
+    assert job["status"] == "succeeded", job
+    assert job["metrics"]["steps"] == 4
+    res = (await api.client.get(f"{JOBS}/{job['id']}/results", headers=h)).json()
+    assert len(res["results"]) == 1
+    assert res["output_key"] == f"results/{job['id']}/output/model.pt"
+    storage = api.ctx.storage
+    assert {"model.pt", "model.json", "metrics.json"} <= {
+        k.rsplit("/", 1)[1] for k in storage.list(f"results/{job['id']}/output")
+    }
+    models = (await api.client.get("/api/v1/models", headers=h)).json()["items"]
+    mine = [m for m in models if m["name"] == "tiny"]
+    assert len(mine) == 1
+    assert mine[0]["architecture"] == "unet"
+    assert mine[0]["n_parameters"] > 0
+    assert storage.exists(f"models/{mine[0]['id']}/weights.pt")
+    steps = [
+        e for e in (await api.client.get(f"{JOBS}/{job['id']}/logs?kind=progress", headers=h)).json()["items"]
+    ]
+    assert {e["data"]["step"] for e in steps} == {"train"}

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from promethium.api.models import Dataset, Job, JobEvent, Result, utcnow
+from promethium.api.models import Dataset, Job, JobEvent, MLModel, Result, utcnow
 
 __all__ = [
     "ACTIVE",
@@ -42,7 +42,18 @@ __all__ = [
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 ACTIVE = ("queued", "running")
 TERMINAL = ("succeeded", "failed", "cancelled")
-KINDS = ("ingest", "export", "reconstruct", "denoise", "preprocess", "evaluate", "qc", "compare", "custom")
+KINDS = (
+    "ingest",
+    "export",
+    "train",
+    "reconstruct",
+    "denoise",
+    "preprocess",
+    "evaluate",
+    "qc",
+    "compare",
+    "custom",
+)
 #: the dataset status while its ``ingest`` job has not ended.
 INGESTING = "ingesting"
 #: target status -> the statuses it may be reached from.
@@ -438,11 +449,13 @@ class JobStore:
         *,
         dataset: dict[str, Any] | None = None,
         record_result: bool = True,
+        model: dict[str, Any] | None = None,
     ) -> bool:
         """Mark the job succeeded and record its result (replacing a previous attempt's); with
         ``attempt``, only while that run owns the job. ``dataset``: values set on the job's dataset
         while it is ``ingesting``, in the same transaction (an ingest job makes it ``ready``);
-        ``record_result=False``: no ``results`` row (the output is the dataset's, not a result)."""
+        ``record_result=False``: no ``results`` row (the output is the dataset's, not a result);
+        ``model``: the values of a ``models`` row to register (replacing one of the same id)."""
         stmt = transition_update(job.id, "succeeded", progress=1.0, result=result, error=None)
         if attempt is not None:
             stmt = stmt.where(Job.attempts == attempt)
@@ -458,6 +471,9 @@ class JobStore:
                     .values(updated_at=utcnow(), **dataset)
                 )
             s.execute(delete(Result).where(Result.job_id == job.id))
+            if model is not None:
+                s.execute(delete(MLModel).where(MLModel.id == model["id"]))
+                s.add(MLModel(**model))
             if record_result:
                 s.add(
                     Result(

@@ -338,7 +338,110 @@ def _export_body(
     return result, out_key, {}
 
 
-_BODIES: dict[str, _Body] = {"ingest": _ingest_body, "export": _export_body}
+def train_model_id(job_id: uuid.UUID) -> uuid.UUID:
+    """The id of the model a train job registers: derived from the job, so a retry replaces it."""
+    return uuid.uuid5(job_id, "model")
+
+
+def _train_body(
+    job: JobSnapshot,
+    store: JobStore,
+    storage: ObjectStorage,
+    token: CancelToken,
+    progress: ProgressWriter,
+    attempt: int | None,
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """Train a model (:func:`promethium.ml.train.train`) on the dataset (or synthetic data); its files
+    go to ``results/{job_id}/output/`` and ``models/{model_id}/``, and the model is registered with the
+    job's success."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from promethium import io as pio
+    from promethium.api.storage import model_key
+    from promethium.ml.io import read_sidecar
+    from promethium.ml.train import TrainConfig, train
+
+    spec = job.params["train"]
+    config = dict(spec["config"])
+    data = None
+    storage.delete_prefix(result_key(job.id))  # what a previous attempt left
+    store.log(
+        job.id,
+        f"training {config.get('model')!r} for {config.get('steps')} steps on {config['data']['source']}",
+        {"attempt": attempt, "host": socket.gethostname(), "pid": os.getpid()},
+    )
+    if config["data"]["source"] == "dataset":
+        ds = store.dataset(job.dataset_id) if job.dataset_id else None
+        if ds is None or ds[0] != "ready" or not ds[1]:
+            raise LookupError("the dataset is gone or not ready")
+        data = pio.read(storage.url(ds[1]), storage_options=storage.storage_options or None)
+    report = _report(progress, "train")
+
+    def stepped(step: int, total: int, metrics: dict[str, float]) -> None:
+        token.check()
+        report(step / max(total, 1), f"step {step} of {total}")
+
+    tmp = Path(tempfile.mkdtemp(prefix="promethium-train-"))
+    try:
+        cfg = TrainConfig.model_validate(
+            {**config, "data": {**config["data"], "source": "synthetic"}, "output_dir": str(tmp)}
+        )
+        res = train(cfg, data=data, progress=stepped)
+        token.check()
+        for f in sorted(tmp.iterdir()):
+            if f.is_file() and f.name != "checkpoint.pt":
+                storage.put_file(result_key(job.id, "output", f.name), f)
+        model_id = train_model_id(job.id)
+        storage.delete_prefix(model_key(model_id))
+        storage.put_file(model_key(model_id, "weights.pt"), tmp / "model.pt")
+        storage.put_file(model_key(model_id, "metadata.json"), tmp / "model.json")
+        sidecar = read_sidecar(tmp / "model.pt")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    metrics = {
+        "steps": res.steps_done,
+        "best_step": res.best_step,
+        "best_val_loss": res.best_val_loss,
+        "stopped_early": res.stopped_early,
+    }
+    sidecar["n_parameters"] = int(res.model.n_parameters)
+    model = {
+        "id": model_id,
+        "owner_id": job.owner_id,
+        "name": str(spec.get("name") or f"{config.get('model')}-{str(job.id)[:8]}")[:255],
+        "version": str(sidecar.get("library_version", "1"))[:64],
+        "status": "ready",
+        "storage_key": model_key(model_id, "weights.pt"),
+        "meta": {**sidecar, "default_for": None, "source": "train", "job_id": str(job.id)},
+    }
+    out_key = result_key(job.id, "output", "model.pt")
+    result = {
+        "output_key": out_key,
+        "model_id": str(model_id),
+        "output_url": storage.url(out_key),
+        "metrics": metrics,
+    }
+    storage.put_bytes(
+        result_key(job.id, METADATA),
+        json.dumps({"job_id": str(job.id), "kind": job.kind, **result}, indent=2, default=str).encode(),
+    )
+    return result, out_key, {"model": model}
+
+
+def _discard(job: JobSnapshot, storage: ObjectStorage, prefix: str) -> None:
+    """Remove what the run wrote: ``results/{job_id}`` and, by kind, the rest."""
+    from promethium.api.storage import model_key
+
+    storage.delete_prefix(prefix)
+    if job.kind == "ingest" and job.dataset_id is not None:
+        storage.delete_prefix(dataset_key(job.dataset_id, "processed"))
+    elif job.kind == "train":
+        storage.delete_prefix(model_key(train_model_id(job.id)))
+
+
+_BODIES: dict[str, _Body] = {"ingest": _ingest_body, "export": _export_body, "train": _train_body}
 
 
 def _run(
@@ -358,14 +461,12 @@ def _run(
         if store.succeed(job, result, out_key, attempt, **extra):
             return "succeeded"
         if _owns(store, job.id, attempt):
-            storage.delete_prefix(prefix)  # cancelled while finishing
-            if job.kind == "ingest" and job.dataset_id is not None:
-                storage.delete_prefix(dataset_key(job.dataset_id, "processed"))
+            _discard(job, storage, prefix)  # cancelled while finishing
         return store.status(job.id) or "missing"
     except Cancelled as exc:
         if not _owns(store, job.id, attempt):  # another run has the job now: leave its outputs alone
             return store.status(job.id) or "missing"
-        storage.delete_prefix(prefix)
+        _discard(job, storage, prefix)
         store.transition(job.id, "cancelled", str(exc), attempt=attempt)
         return "cancelled"
     except Exception as exc:
@@ -374,7 +475,7 @@ def _run(
             log.warning("job %s: transient error, back to the queue: %s", job.id, message)
             try:
                 if _owns(store, job.id, attempt):
-                    storage.delete_prefix(prefix)
+                    _discard(job, storage, prefix)
                     store.transition(
                         job.id,
                         "queued",
@@ -388,7 +489,7 @@ def _run(
         log.info("job %s failed: %s", job.id, exc, exc_info=not hasattr(exc, "step"))
         if not _owns(store, job.id, attempt):
             return store.status(job.id) or "missing"
-        storage.delete_prefix(prefix)
+        _discard(job, storage, prefix)
         if store.transition(job.id, "failed", message, error=message[:4000], attempt=attempt):
             return "failed"
         return store.status(job.id) or "missing"

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 JobKind = Literal[
-    "ingest", "export", "reconstruct", "denoise", "preprocess", "evaluate", "qc", "compare", "custom"
+    "ingest", "export", "train", "reconstruct", "denoise", "preprocess", "evaluate", "qc", "compare", "custom"
 ]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 DEFAULT_PIPELINES: dict[str, str] = {
@@ -73,6 +73,18 @@ class ExportParams(BaseModel):
     source_job_id: uuid.UUID | None = Field(
         default=None, description="Export this succeeded job's output instead of the dataset."
     )
+
+
+class TrainParams(BaseModel):
+    """``params`` of a ``train`` job: a :class:`promethium.ml.train.TrainConfig` (``config``) trained on
+    the dataset (``config.data.source``: ``dataset``, the default, or ``synthetic``); the model is
+    registered under ``name`` when the job succeeds. ``output_dir``, ``resume`` and ``raw_shape`` are the
+    job's own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=255)
+    config: dict[str, Any] = Field(default_factory=dict)
 
 
 class JobCreate(BaseModel):
@@ -159,6 +171,40 @@ def _model_params(model: type[BaseModel], params: dict[str, Any]) -> dict[str, A
         ) from exc
 
 
+def _validate_train(params: dict[str, Any]) -> dict[str, Any]:
+    """The train job's parameters, its config checked by :class:`TrainConfig` (defaults filled in)."""
+    from pydantic import ValidationError as PydanticError
+
+    from promethium.ml.train import TrainConfig
+
+    p = _model_params(TrainParams, params)
+    config = dict(p["config"])
+    for key in ("output_dir", "resume"):
+        if key in config:
+            raise ValidationError(
+                f"params.config.{key} cannot be set: a job's outputs are its own",
+                details={"parameter": f"params.config.{key}"},
+            )
+    data = dict(config.get("data") or {})
+    source = data.get("source", "dataset")
+    if source not in ("dataset", "synthetic") or "raw_shape" in data:
+        raise ValidationError(
+            "params.config.data.source must be 'dataset' (the job's dataset) or 'synthetic'",
+            details={"parameter": "params.config.data.source", "allowed": ["dataset", "synthetic"]},
+        )
+    try:
+        cfg = TrainConfig.model_validate({**config, "data": {**data, "source": "synthetic"}})
+    except PydanticError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise ValidationError(
+            f"params.config.{where}: {first['msg']}", details={"parameter": f"params.config.{where}"}
+        ) from exc
+    dumped = cfg.model_dump(mode="json")
+    dumped["data"]["source"] = source
+    return {"name": p["name"], "config": dumped}
+
+
 def _validate_pipeline(pipeline: str | dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     from promethium.workflows import SpecError, list_presets, load_pipeline
 
@@ -219,6 +265,10 @@ class JobService:
             raise not_ready(ds)
         if body.kind == "export":
             params = await self._export_params(principal, ds, body)
+        elif body.kind == "train":
+            if body.pipeline is not None:
+                raise ValidationError("a train job has no pipeline", details={"parameter": "pipeline"})
+            params = {"train": await anyio.to_thread.run_sync(_validate_train, dict(body.params))}
         else:
             pipeline = body.pipeline if body.pipeline is not None else DEFAULT_PIPELINES.get(body.kind)
             if pipeline is None:
