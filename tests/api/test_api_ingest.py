@@ -249,3 +249,29 @@ async def test_train_jobs_train_on_the_dataset_and_register_the_model(
         e for e in (await api.client.get(f"{JOBS}/{job['id']}/logs?kind=progress", headers=h)).json()["items"]
     ]
     assert {e["data"]["step"] for e in steps} == {"train"}
+
+
+async def test_an_ingestion_that_cannot_be_queued_fails_the_dataset_and_keeps_the_file(
+    api: Api, seismic_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    executor = api.app.state.jobs_executor
+    real = executor.submit
+
+    def down(job_id: uuid.UUID, queue: str = "default", kind: str | None = None) -> None:
+        raise ConnectionError("the broker is down")
+
+    monkeypatch.setattr(executor, "submit", down)
+    h = api.headers[USER]
+    with seismic_files["line"].open("rb") as f:
+        r = await api.client.post("/api/v1/datasets", files={"file": ("line.sgy", f)}, headers=h)
+    assert r.status_code == 201, r.text
+    ds = r.json()
+    assert ds["status"] == "failed"
+    assert ds["error"] == "the job could not be queued: the broker is down"
+    job = (await api.client.get(f"{JOBS}/{ds['ingest_job_id']}", headers=h)).json()
+    assert (job["status"], job["error"]) == ("failed", ds["error"])
+    assert api.ctx.storage.list(f"datasets/{ds['id']}") == [f"datasets/{ds['id']}/raw/line.sgy"]
+    monkeypatch.setattr(executor, "submit", real)  # the broker is back: ingest again
+    r = await api.client.post(JOBS, json={"kind": "ingest", "dataset_id": ds["id"]}, headers=h)
+    assert r.status_code == 201, r.text
+    assert (await api.wait_dataset(ds["id"]))["status"] == "ready"

@@ -437,6 +437,7 @@ def _discard(job: JobSnapshot, storage: ObjectStorage, prefix: str) -> None:
     storage.delete_prefix(prefix)
     if job.kind == "ingest" and job.dataset_id is not None:
         storage.delete_prefix(dataset_key(job.dataset_id, "processed"))
+        storage.delete_prefix(dataset_key(job.dataset_id, "metadata.json"))
     elif job.kind == "train":
         storage.delete_prefix(model_key(train_model_id(job.id)))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import math
 import re
 import shutil
@@ -44,6 +45,8 @@ from promethium.io.base import SeismicFile
 from promethium.worker.executor import JobExecutor
 
 __all__ = ["DatasetService", "TraceWindow", "WindowRequest", "safe_filename", "validate_upload"]
+
+log = logging.getLogger("promethium.api")
 
 PROCESSED = "processed/data.zarr"
 METADATA = "metadata.json"
@@ -307,7 +310,15 @@ class DatasetService:
             )
             self.repo.add(ds)
             await self.s.flush()
-            job = await JobService(self.ctx, self.s, executor).queue_ingest(principal, ds, fmt)
+            jobs = JobService(self.ctx, self.s, executor)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.s.rollback()
+                await anyio.to_thread.run_sync(self.storage.delete_prefix, dataset_key(ds_id))
+            self.ctx.metrics.uploads.labels("error").inc()
+            raise
+        try:
+            job = await jobs.queue_ingest(principal, ds, fmt)  # commits the dataset with its job
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self.s.rollback()
@@ -316,7 +327,7 @@ class DatasetService:
             raise
         self.ctx.metrics.uploads.labels("ok").inc()
         await self.s.refresh(ds)
-        assert ds.ingest_job_id == job.id
+        log.info("dataset %s uploaded (%s, %d bytes): ingest job %s", ds.id, fmt, size, job.id)
         return ds
 
     async def get(self, principal: Principal, dataset_id: uuid.UUID) -> Dataset:

@@ -284,8 +284,16 @@ class JobService:
         return await self._queue(principal, ds, body.kind, {**params, "queue": body.queue}, body.queue)
 
     async def _queue(
-        self, principal: Principal, ds: Dataset, kind: str, params: dict[str, Any], queue: str
+        self,
+        principal: Principal,
+        ds: Dataset,
+        kind: str,
+        params: dict[str, Any],
+        queue: str,
+        raise_unsent: bool = True,
     ) -> Job:
+        """Add the job (``queued``, committed) and send it; a job that cannot be sent is failed with
+        the reason (raised unless ``raise_unsent`` is False)."""
         job = Job(
             id=uuid.uuid4(),
             owner_id=principal.id,
@@ -310,13 +318,16 @@ class JobService:
                 message = f"the job could not be queued: {exc}"
                 await self.repo.transition(job.id, "failed", message, error=message)
                 await self.s.commit()
-                raise
+                if raise_unsent:
+                    raise
         return job
 
     async def queue_ingest(self, principal: Principal, ds: Dataset, input_format: str | None) -> Job:
-        """Queue the ingestion of ``ds`` (its raw file stored) on the ``io`` queue; commits."""
+        """Queue the ingestion of ``ds`` (its raw file stored) on the ``io`` queue; commits. When the
+        job cannot be sent (broker down), the dataset ends ``failed`` with the reason, its raw file kept
+        (``POST /jobs`` with kind ``ingest`` runs it again)."""
         params = {"ingest": IngestParams(input_format=input_format).model_dump(), "queue": "io"}
-        return await self._queue(principal, ds, "ingest", params, "io")
+        return await self._queue(principal, ds, "ingest", params, "io", raise_unsent=False)
 
     async def _reingest(self, principal: Principal, ds: Dataset, body: JobCreate) -> Job:
         if body.pipeline is not None:
