@@ -91,7 +91,7 @@ async def test_reads_of_a_dataset_not_ready_are_conflicts(
 
 
 async def test_a_failed_ingestion_keeps_the_raw_file_records_the_error_and_can_run_again(
-    api: Api, seismic_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    backend: str, api: Api, seismic_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     held, run = _hold(api, monkeypatch)
     ds = await api.upload(seismic_files["line"], ready=False)
@@ -135,7 +135,7 @@ async def test_a_failed_ingestion_keeps_the_raw_file_records_the_error_and_can_r
 
 
 async def test_deleting_a_dataset_being_ingested_cancels_its_job(
-    api: Api, seismic_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    backend: str, api: Api, seismic_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     held, run = _hold(api, monkeypatch)
     ds = await api.upload(seismic_files["line"], ready=False)
@@ -275,3 +275,29 @@ async def test_an_ingestion_that_cannot_be_queued_fails_the_dataset_and_keeps_th
     r = await api.client.post(JOBS, json={"kind": "ingest", "dataset_id": ds["id"]}, headers=h)
     assert r.status_code == 201, r.text
     assert (await api.wait_dataset(ds["id"]))["status"] == "ready"
+
+
+async def test_an_ingest_job_the_reaper_gives_up_on_fails_its_dataset(
+    api: Api, seismic_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from promethium.api.models import Job, utcnow
+    from promethium.api.repositories_jobs import JobStore
+
+    held, _ = _hold(api, monkeypatch)
+    ds = await api.upload(seismic_files["line"], ready=False)
+    store = JobStore.from_url(api.ctx.settings.resolved_database_url())
+    try:
+        job_id = held.pop()
+        assert store.transition(job_id, "running")  # a worker took it, then vanished
+        with store.sessions() as s, s.begin():
+            s.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=utcnow() - timedelta(hours=1)))
+        assert [r.action for r in store.reap(60, max_attempts=1)] == ["failed"]
+    finally:
+        store.dispose()
+    got = (await api.client.get(f"/api/v1/datasets/{ds['id']}", headers=api.headers[USER])).json()
+    assert got["status"] == "failed"
+    assert "the worker vanished" in got["error"]
