@@ -147,8 +147,24 @@ async def _run(args: argparse.Namespace) -> None:
                     assert r.status_code == 201, r.text
                     return str(r.json()["id"])
 
-                small = await upload(16, 64)
-                big = await upload(240, 400)
+                async def ready(dataset_id: str) -> str:
+                    """Wait for the dataset's ingest job (uploads are ingested asynchronously)."""
+                    deadline = time.monotonic() + 300
+                    while True:
+                        r = await client.get(f"/api/v1/datasets/{dataset_id}", headers=auth)
+                        status = r.json()["status"]
+                        if status == "ready":
+                            return dataset_id
+                        if status == "failed" or time.monotonic() > deadline:
+                            raise RuntimeError(f"ingestion of {dataset_id}: {r.text}")
+                        await asyncio.sleep(0.1)
+
+                uploaded = [await upload(16, 64), await upload(240, 400)]
+                procs = _workers(1, env, tmp)  # ingests the uploads (io queue)
+                try:
+                    small, big = [await ready(d) for d in uploaded]
+                finally:
+                    _stop(procs)
 
                 async def submit(body: dict[str, Any]) -> str:
                     r = await client.post("/api/v1/jobs", json=body, headers=auth)

@@ -126,6 +126,40 @@ class Api:
         assert r.status_code == 200, r.text
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
+    async def wait_dataset(
+        self, dataset_id: str, role: Role = Role.user, statuses: tuple[str, ...] = ("ready", "failed")
+    ) -> dict[str, Any]:
+        """Poll the dataset until its ingestion ends (``ready`` or ``failed``); returns it."""
+        import anyio
+
+        with anyio.fail_after(60):
+            while True:
+                r = await self.client.get(f"/api/v1/datasets/{dataset_id}", headers=self.headers[role])
+                assert r.status_code == 200, r.text
+                if r.json()["status"] in statuses:
+                    return dict(r.json())
+                await anyio.sleep(0.05)
+
+    async def upload(
+        self, path: Path, role: Role = Role.user, name: str | None = None, ready: bool = True
+    ) -> dict[str, Any]:
+        """Upload ``path`` (multipart) and, with ``ready``, wait for its ingest job: the dataset must end
+        ``ready``. Returns the dataset."""
+        data = {"name": name} if name else None
+        with path.open("rb") as f:
+            r = await self.client.post(
+                "/api/v1/datasets", files={"file": (path.name, f)}, data=data, headers=self.headers[role]
+            )
+        assert r.status_code == 201, r.text
+        ds = dict(r.json())
+        assert ds["status"] == "ingesting", ds
+        assert ds["ingest_job_id"], ds
+        if not ready:
+            return ds
+        ds = await self.wait_dataset(ds["id"], role)
+        assert ds["status"] == "ready", ds
+        return ds
+
     async def add_role_users(self) -> None:
         for role in Role:
             self.users[role] = await self.create_user(f"{role.value}-user", role)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,34 @@ pytestmark = pytest.mark.anyio
 USER = Role.user
 
 
-async def upload(api: Api, path: Path, role: Role = USER, name: str | None = None) -> Any:
+@dataclass
+class Uploaded:
+    """The upload's response (``accepted``: the dataset ``ingesting``) and, once accepted, the dataset
+    after its ingest job (``json()``); a rejected upload's error body otherwise."""
+
+    status_code: int
+    body: dict[str, Any]
+    accepted: dict[str, Any] | None = None
+
+    def json(self) -> dict[str, Any]:
+        return self.body
+
+    @property
+    def text(self) -> str:
+        return json.dumps(self.body)
+
+
+async def upload(api: Api, path: Path, role: Role = USER, name: str | None = None) -> Uploaded:
     data = {"name": name} if name else None
     with path.open("rb") as f:
-        return await api.client.post(
+        r = await api.client.post(
             "/api/v1/datasets", files={"file": (path.name, f)}, data=data, headers=api.headers[role]
         )
+    if r.status_code != 201:
+        return Uploaded(r.status_code, r.json())
+    accepted = r.json()
+    assert accepted["status"] == "ingesting", accepted
+    return Uploaded(r.status_code, await api.wait_dataset(accepted["id"], role), accepted)
 
 
 def _nothing_left(api: Api) -> None:
@@ -43,13 +66,25 @@ async def test_upload_line_then_read_it_back(
         path = seismic_files["line"]
         r = await upload(api, path)
         assert r.status_code == 201, r.text
+        assert r.accepted is not None
+        assert r.accepted["format"] == "segy"
+        assert r.accepted["metadata"]["upload"]["traces"] == 24  # the headers, read at upload
         ds = r.json()
         assert ds["status"] == "ready"
+        assert ds["error"] is None
+        assert ds["ingest_job_id"] == r.accepted["ingest_job_id"]
         assert ds["format"] == "segy"
         assert ds["size_bytes"] == path.stat().st_size
         assert ds["checksum_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         assert ds["metadata"]["traces"] == 24
         assert ds["metadata"]["samples"] == 80
+        expected = pio.read(path).values.astype(np.float32)
+        stats = ds["metadata"]["statistics"]
+        assert stats["min"] == pytest.approx(float(expected.min()))
+        assert stats["max"] == pytest.approx(float(expected.max()))
+        assert ds["metadata"]["headers"]["cdp"] == {"min": 1, "max": 24}
+        assert ds["metadata"]["qc"]["traces_checked"] == 24
+        assert "n_dead" in ds["metadata"]["qc"]["summary"]
         did = ds["id"]
         storage = api.ctx.storage
         keys = storage.list(f"datasets/{did}")

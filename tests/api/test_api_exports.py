@@ -19,15 +19,7 @@ USER = Role.user
 
 
 async def _upload(api: Api, path: Path, name: str | None = None) -> str:
-    with path.open("rb") as f:
-        r = await api.client.post(
-            "/api/v1/datasets",
-            files={"file": (path.name, f)},
-            data={"name": name} if name else None,
-            headers=api.headers[USER],
-        )
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return str((await api.upload(path, USER, name))["id"])
 
 
 def _no_tmp(api: Api) -> None:

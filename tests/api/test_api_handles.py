@@ -19,12 +19,7 @@ USER = Role.user
 
 
 async def _upload(api: Api, path: Path) -> str:
-    with path.open("rb") as f:
-        r = await api.client.post(
-            "/api/v1/datasets", files={"file": (path.name, f)}, headers=api.headers[USER]
-        )
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return str((await api.upload(path, USER))["id"])
 
 
 async def test_windows_reuse_one_handle_and_delete_invalidates(

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -37,12 +38,7 @@ def damaged_segy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def _upload(api: Api, path: Path, role: Role = Role.user) -> str:
-    with path.open("rb") as f:
-        r = await api.client.post(
-            "/api/v1/datasets", files={"file": (path.name, f)}, headers=api.headers[role]
-        )
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return str((await api.upload(path, role))["id"])
 
 
 async def _submit(api: Api, body: dict[str, Any], role: Role = Role.user) -> httpx.Response:
@@ -146,12 +142,17 @@ async def test_reconstruct_job_runs_to_success(api: Api, damaged_segy: Path) -> 
     assert [e["id"] for e in body["items"]] == [e["id"] for e in events[2:4]]
 
     # list and filters, ownership
+    # (the upload's ingest job is the other succeeded job)
     r = await api.client.get(JOBS, params={"status": "succeeded"}, headers=api.headers[Role.user])
-    assert (r.json()["total"], r.json()["items"][0]["id"]) == (1, job["id"])
+    assert r.json()["total"] == 2
+    assert [j["kind"] for j in r.json()["items"]] == ["reconstruct", "ingest"]
+    assert r.json()["items"][0]["id"] == job["id"]
     r = await api.client.get(JOBS, params={"kind": "denoise"}, headers=api.headers[Role.user])
     assert r.json()["total"] == 0
-    r = await api.client.get(JOBS, headers=api.headers[Role.admin])
+    r = await api.client.get(JOBS, params={"kind": "ingest"}, headers=api.headers[Role.user])
     assert r.json()["total"] == 1
+    r = await api.client.get(JOBS, headers=api.headers[Role.admin])
+    assert r.json()["total"] == 2
     assert (await api.client.get(JOBS, headers=api.headers[Role.viewer])).json()["total"] == 0
     r = await api.client.get(f"{JOBS}/{job['id']}", headers=api.headers[Role.viewer])
     assert r.status_code == 404
@@ -196,7 +197,7 @@ async def test_invalid_pipelines_are_rejected_before_queueing(api: Api, damaged_
     )
     assert r.status_code == 404, other
     r = await api.client.get(JOBS, headers=api.headers[Role.user])
-    assert r.json()["total"] == 0  # nothing was queued for the user
+    assert [j["kind"] for j in r.json()["items"]] == ["ingest"]  # nothing else was queued for the user
 
 
 async def test_failing_job_fails_with_its_message_and_others_succeed(api: Api, damaged_segy: Path) -> None:
@@ -285,7 +286,9 @@ async def test_with_a_broker_url_jobs_go_to_celery(
 ) -> None:
     pytest.importorskip("celery")
     from conftest import start_api
+    from promethium.api.repositories_jobs import JobStore
     from promethium.worker.executor import CeleryExecutor
+    from promethium.worker.runner import run_job
 
     sent: list[tuple[uuid.UUID, str]] = []
     monkeypatch.setenv("PROMETHIUM_BROKER_URL", "redis://127.0.0.1:6379/15")
@@ -297,7 +300,17 @@ async def test_with_a_broker_url_jobs_go_to_celery(
     async for a in start_api(make_settings()):
         await a.add_role_users()
         assert isinstance(a.app.state.jobs_executor, CeleryExecutor)
-        ds = await _upload(a, damaged_segy)
+        up = await a.upload(damaged_segy, ready=False)
+        ingest = uuid.UUID(up["ingest_job_id"])
+        assert sent == [(ingest, "io")]  # ingestion goes to the io queue
+        sent.clear()
+        # no worker here: the shared runner does what the worker would
+        store = JobStore.from_url(a.ctx.settings.resolved_database_url())
+        try:
+            assert await anyio.to_thread.run_sync(run_job, ingest, store, a.ctx.storage) == "succeeded"
+        finally:
+            store.dispose()
+        ds = (await a.wait_dataset(up["id"]))["id"]
         r = await _submit(a, {"kind": "denoise", "dataset_id": ds, "queue": "gpu"})
         assert r.status_code == 201, r.text
         assert sent == [(uuid.UUID(r.json()["id"]), "gpu")]

@@ -46,7 +46,13 @@ def test_real_server_end_to_end(make_settings: Any, seismic_files: dict[str, Pat
             with seismic_files["line"].open("rb") as f:
                 r = client.post("/api/v1/datasets", files={"file": ("line.sgy", f)}, headers=h)
             assert r.status_code == 201, r.text
+            assert r.json()["status"] == "ingesting"
             did = r.json()["id"]
+            deadline = time.monotonic() + 30
+            while (ds := client.get(f"/api/v1/datasets/{did}", headers=h).json())["status"] == "ingesting":
+                assert time.monotonic() < deadline, ds
+                time.sleep(0.05)
+            assert ds["status"] == "ready", ds
             r = client.get(f"/api/v1/datasets/{did}/traces?trace_stop=4&format=binary", headers=h)
             assert r.headers["x-shape"] == "4,80"
             assert len(r.content) == 4 * 80 * 4

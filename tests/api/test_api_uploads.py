@@ -62,6 +62,11 @@ async def test_chunked_upload_resumes_and_finalizes(api: Api, seismic_files: dic
     r = await api.client.post(f"/api/v1/datasets/uploads/{uid}/finalize", headers=h)
     assert r.status_code == 201, r.text
     ds = r.json()
+    assert ds["status"] == "ingesting"
+    assert ds["metadata"]["upload"]["traces"] == 24  # the headers, checked at finalize
+    job = (await api.client.get(f"/api/v1/jobs/{ds['ingest_job_id']}", headers=h)).json()
+    assert (job["kind"], job["dataset_id"]) == ("ingest", ds["id"])
+    ds = await api.wait_dataset(ds["id"])
     assert ds["status"] == "ready"
     assert ds["checksum_sha256"] == _sha(data)
     assert ds["metadata"]["traces"] == 24

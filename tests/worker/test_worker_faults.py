@@ -11,8 +11,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -33,74 +31,14 @@ from promethium.api.repositories_jobs import JobStore
 from promethium.api.storage import ObjectStorage, dataset_key, result_key
 from promethium.worker.executor import CeleryExecutor, WorkerSettings
 from promethium.worker.reaper import reap_once
+from service_procs import RedisServer, Worker, env_with_src, free_port, pg_schema, pg_up
 
 pytestmark = pytest.mark.timeout(120)
 
-SRC = str(Path(__file__).resolve().parents[2] / "src")
-PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 STALE_S = 2.0
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _pg_up() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_DSN, connect_timeout=2):
-            return True
-    except Exception:
-        return False
-
-
-if shutil.which("redis-server") is None or not _pg_up():
+if shutil.which("redis-server") is None or not pg_up():
     pytest.skip("needs redis-server and PostgreSQL on 127.0.0.1:5432", allow_module_level=True)
-
-
-class RedisServer:
-    """A redis-server of the test on 127.0.0.1:port (no persistence)."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        import redis
-
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping():
-                    return
-            except Exception:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(10)
-            self.proc = None
 
 
 @pytest.fixture(scope="module")
@@ -113,18 +51,9 @@ def redis_server() -> Iterator[RedisServer]:
 
 @pytest.fixture(scope="module")
 def pg_schema_url() -> Iterator[str]:
-    import psycopg
-
-    schema = f"pm_faults_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    run_migrations(url)
-    try:
+    with pg_schema("pm_faults") as url:
+        run_migrations(url)
         yield url
-    finally:
-        with psycopg.connect(PG_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(scope="module")
@@ -154,45 +83,14 @@ def world(
 
 def _env(world: Any, redis_server: RedisServer, pg_url: str) -> dict[str, str]:
     root = world[5]
-    return {
-        **os.environ,
-        "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        "PROMETHIUM_DATA_DIR": str(root),
-        "PROMETHIUM_DATABASE_URL": pg_url,
-        "PROMETHIUM_STORAGE_URL": str(root / "storage"),
-        "PROMETHIUM_BROKER_URL": redis_server.url,
-        "PROMETHIUM_HEARTBEAT_INTERVAL_S": "0.3",
-        "PROMETHIUM_REAPER_STALE_AFTER_S": str(STALE_S),
-    }
-
-
-class Worker:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        out = log.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "promethium", "worker", "-P", "solo", "-c", "1", "-Q", "default,gpu,io"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        out.close()
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while "ready." not in self.log.read_text(errors="replace"):
-            assert self.proc.poll() is None, self.log.read_text(errors="replace")
-            assert time.monotonic() < deadline, self.log.read_text(errors="replace")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+    return env_with_src(
+        PROMETHIUM_DATA_DIR=str(root),
+        PROMETHIUM_DATABASE_URL=pg_url,
+        PROMETHIUM_STORAGE_URL=str(root / "storage"),
+        PROMETHIUM_BROKER_URL=redis_server.url,
+        PROMETHIUM_HEARTBEAT_INTERVAL_S="0.3",
+        PROMETHIUM_REAPER_STALE_AFTER_S=str(STALE_S),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -395,7 +293,7 @@ class _Gate:
     """A TCP forwarder 127.0.0.1:port -> PostgreSQL that starts closed (the database 'unreachable')."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.sock: socket.socket | None = None
 
     def open(self) -> None:

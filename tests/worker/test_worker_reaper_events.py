@@ -145,8 +145,11 @@ def _login(client: Any, username: str = "admin") -> str:
     return str(r.json()["access_token"])
 
 
-def _upload(client: Any, token: str, tmp_path: Path) -> str:
+def _upload(client: Any, token: str, tmp_path: Path, held: list[uuid.UUID] | None = None) -> str:
+    """Upload a small damaged line and wait for its ingestion. ``held``: the executor's submit is
+    held (jobs land in the list): the ingest job is run here, by the shared runner."""
     from promethium import io as pio
+    from promethium.api.storage import ObjectStorage
     from promethium.synthetic import damage, make_survey
 
     damaged, _ = damage(make_survey("2d", n_traces=40, n_samples=120, seed=3), 0.2, 0.0, seed=3)
@@ -157,7 +160,23 @@ def _upload(client: Any, token: str, tmp_path: Path) -> str:
             "/api/v1/datasets", files={"file": ("d.sgy", f)}, headers={"Authorization": f"Bearer {token}"}
         )
     assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    ds = r.json()
+    assert ds["status"] == "ingesting"
+    if held is not None:
+        assert held == [uuid.UUID(ds["ingest_job_id"])]
+        settings = client.app.state.ctx.settings
+        store = JobStore.from_url(settings.resolved_database_url())
+        try:
+            assert run_job(held.pop(), store, ObjectStorage(settings.resolved_storage_url())) == "succeeded"
+        finally:
+            store.dispose()
+    deadline = time.monotonic() + 30
+    while ds["status"] == "ingesting":
+        assert time.monotonic() < deadline, ds
+        time.sleep(0.05)
+        ds = client.get(f"/api/v1/datasets/{ds['id']}", headers={"Authorization": f"Bearer {token}"}).json()
+    assert ds["status"] == "ready", ds
+    return str(ds["id"])
 
 
 def test_websocket_needs_a_valid_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -246,11 +265,11 @@ def test_websocket_relays_events_a_worker_publishes_on_redis(
     with _client(tmp_path, monkeypatch, "redis://127.0.0.1:6379/15") as client:
         token = _login(client)
         auth = {"Authorization": f"Bearer {token}"}
-        ds = _upload(client, token, tmp_path)
         sent: list[uuid.UUID] = []
         monkeypatch.setattr(
             client.app.state.jobs_executor, "submit", lambda j, q="default", k=None: sent.append(j)
         )
+        ds = _upload(client, token, tmp_path, held=sent)
         job_id = client.post("/api/v1/jobs", json={"kind": "denoise", "dataset_id": ds}, headers=auth).json()[
             "id"
         ]

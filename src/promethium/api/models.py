@@ -91,6 +91,8 @@ class Dataset(Base):
     processed_key: Mapped[str | None] = mapped_column(String(1024))
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    #: the job converting the upload (``ingest``); the dataset is ``ingesting`` until it ends.
+    ingest_job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from promethium.api.models import Dataset, Job, JobEvent, Result, utcnow
+from promethium.api.models import Dataset, Job, JobEvent, MLModel, Result, utcnow
 
 __all__ = [
     "ACTIVE",
@@ -35,13 +35,27 @@ __all__ = [
     "Publisher",
     "StaleJob",
     "event_insert",
+    "ingest_failed_update",
     "transition_update",
 ]
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 ACTIVE = ("queued", "running")
 TERMINAL = ("succeeded", "failed", "cancelled")
-KINDS = ("reconstruct", "denoise", "preprocess", "qc", "compare", "custom")
+KINDS = (
+    "ingest",
+    "export",
+    "train",
+    "reconstruct",
+    "denoise",
+    "preprocess",
+    "evaluate",
+    "qc",
+    "compare",
+    "custom",
+)
+#: the dataset status while its ``ingest`` job has not ended.
+INGESTING = "ingesting"
 #: target status -> the statuses it may be reached from.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "running": ("queued",),
@@ -81,6 +95,17 @@ def event_insert(
     )
 
 
+def ingest_failed_update(job_id: uuid.UUID, message: str | None) -> Update:
+    """When an ``ingest`` job fails or is cancelled, its dataset (still ``ingesting``) becomes
+    ``failed`` with the message: run in the transaction of the job's transition."""
+    target = select(Job.dataset_id).where(Job.id == job_id, Job.kind == "ingest").scalar_subquery()
+    return (
+        update(Dataset)
+        .where(Dataset.id == target, Dataset.status == INGESTING)
+        .values(status="failed", error=(message or "the ingestion failed")[:4000], updated_at=utcnow())
+    )
+
+
 def _status_event(job_id: uuid.UUID, to: str, before: Sequence[str], message: str | None) -> Insert:
     return event_insert(job_id, "status", message or to, {"status": to, "from": list(before)})
 
@@ -107,6 +132,8 @@ class JobRepository:
         changed = bool(res.rowcount)  # type: ignore[attr-defined]
         if changed:
             await self.s.execute(_status_event(job_id, to, TRANSITIONS[to], message))
+            if to in ("failed", "cancelled"):
+                await self.s.execute(ingest_failed_update(job_id, values.get("error") or message))
         return changed
 
     async def add_event(
@@ -279,6 +306,14 @@ class JobStore:
             ).first()
             return None if row is None else (str(row[0]), row[1])
 
+    def dataset_raw(self, dataset_id: uuid.UUID) -> tuple[str, str | None, str | None] | None:
+        """(status, raw key, name) of a dataset."""
+        with self._session() as s:
+            row = s.execute(
+                select(Dataset.status, Dataset.raw_key, Dataset.name).where(Dataset.id == dataset_id)
+            ).first()
+            return None if row is None else (str(row[0]), row[1], row[2])
+
     def transition(
         self,
         job_id: uuid.UUID,
@@ -298,6 +333,8 @@ class JobStore:
             changed = bool(res.rowcount)  # type: ignore[attr-defined]
             if changed:
                 s.execute(_status_event(job_id, to, from_ or TRANSITIONS[to], message))
+                if to in ("failed", "cancelled"):
+                    s.execute(ingest_failed_update(job_id, values.get("error") or message))
         if changed:
             self.publish(job_id, {"type": "status", "status": to, "message": message or to})
         return changed
@@ -374,6 +411,8 @@ class JobStore:
                 changed = bool(s.execute(stmt).rowcount)  # type: ignore[attr-defined]
                 if changed:
                     s.execute(_status_event(job.id, status, REQUEUE_FROM, msg))
+                    if status == "failed":
+                        s.execute(ingest_failed_update(job.id, msg))
             if changed:
                 self.publish(job.id, {"type": "status", "status": status, "message": msg})
             out.append(
@@ -402,10 +441,21 @@ class JobStore:
             s.execute(event_insert(job_id, "log", message, data))
 
     def succeed(
-        self, job: JobSnapshot, result: dict[str, Any], storage_key: str, attempt: int | None = None
+        self,
+        job: JobSnapshot,
+        result: dict[str, Any],
+        storage_key: str,
+        attempt: int | None = None,
+        *,
+        dataset: dict[str, Any] | None = None,
+        record_result: bool = True,
+        model: dict[str, Any] | None = None,
     ) -> bool:
         """Mark the job succeeded and record its result (replacing a previous attempt's); with
-        ``attempt``, only while that run owns the job."""
+        ``attempt``, only while that run owns the job. ``dataset``: values set on the job's dataset
+        while it is ``ingesting``, in the same transaction (an ingest job makes it ``ready``);
+        ``record_result=False``: no ``results`` row (the output is the dataset's, not a result);
+        ``model``: the values of a ``models`` row to register (replacing one of the same id)."""
         stmt = transition_update(job.id, "succeeded", progress=1.0, result=result, error=None)
         if attempt is not None:
             stmt = stmt.where(Job.attempts == attempt)
@@ -414,18 +464,28 @@ class JobStore:
             if not res.rowcount:  # type: ignore[attr-defined]
                 return False
             s.execute(_status_event(job.id, "succeeded", TRANSITIONS["succeeded"], None))
-            s.execute(delete(Result).where(Result.job_id == job.id))
-            s.add(
-                Result(
-                    job_id=job.id,
-                    owner_id=job.owner_id,
-                    dataset_id=job.dataset_id,
-                    kind=job.kind[:32],
-                    storage_key=storage_key,
-                    meta=result.get("metrics", {}),
-                    created_at=datetime.now(UTC),
+            if dataset is not None and job.dataset_id is not None:
+                s.execute(
+                    update(Dataset)
+                    .where(Dataset.id == job.dataset_id, Dataset.status == INGESTING)
+                    .values(updated_at=utcnow(), **dataset)
                 )
-            )
+            s.execute(delete(Result).where(Result.job_id == job.id))
+            if model is not None:
+                s.execute(delete(MLModel).where(MLModel.id == model["id"]))
+                s.add(MLModel(**model))
+            if record_result:
+                s.add(
+                    Result(
+                        job_id=job.id,
+                        owner_id=job.owner_id,
+                        dataset_id=job.dataset_id,
+                        kind=job.kind[:32],
+                        storage_key=storage_key,
+                        meta=result.get("metrics", {}),
+                        created_at=datetime.now(UTC),
+                    )
+                )
         self.publish(
             job.id, {"type": "status", "status": "succeeded", "message": "succeeded", "progress": 1.0}
         )

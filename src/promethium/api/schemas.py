@@ -93,11 +93,15 @@ class DatasetOut(BaseModel):
     id: uuid.UUID
     owner_id: uuid.UUID
     name: str
-    status: str
+    status: str = Field(
+        description="ingesting (its ingest job is queued or running), ready, or failed (see error)"
+    )
     format: str | None
     size_bytes: int
     checksum_sha256: str | None
     metadata: dict[str, Any] = Field(validation_alias="meta")
+    error: str | None = Field(default=None, description="Why the ingestion failed")
+    ingest_job_id: uuid.UUID | None = Field(default=None, description="The job ingesting the upload")
     created_at: datetime
     updated_at: datetime
 

@@ -21,11 +21,12 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from promethium.api.models import utcnow
-from promethium.api.repositories_jobs import TERMINAL, JobSnapshot, JobStore
-from promethium.api.storage import ObjectStorage, result_key
+from promethium.api.repositories_jobs import INGESTING, TERMINAL, JobSnapshot, JobStore
+from promethium.api.storage import ObjectStorage, dataset_key, result_key
 from promethium.workflows import CancelToken, ProgressEvent
 
 __all__ = ["OUTPUT", "ProgressWriter", "TransientJobError", "execute_pipeline", "is_transient", "run_job"]
@@ -127,12 +128,12 @@ def execute_pipeline(
     return result.to_dict()
 
 
-def _metrics(summary: dict[str, Any], output_url: str) -> dict[str, Any]:
+def _metrics(summary: dict[str, Any], output_url: str, storage: ObjectStorage) -> dict[str, Any]:
     metrics: dict[str, Any] = {"seconds": summary.get("seconds"), "mode": summary.get("mode")}
     try:
         from promethium import io as pio
 
-        with pio.open(output_url) as f:
+        with pio.open(output_url, storage_options=storage.storage_options or None) as f:
             metrics.update(n_traces=int(f.n_traces), n_samples=int(f.n_samples))
     except Exception:  # the summary is enough
         log.debug("cannot read the output's shape", exc_info=True)
@@ -192,6 +193,258 @@ def _owns(store: JobStore, job_id: uuid.UUID, attempt: int | None) -> bool:
     return attempt is None or now.attempts == attempt or now.status == "cancelled"
 
 
+_Body = Callable[
+    [JobSnapshot, JobStore, ObjectStorage, CancelToken, ProgressWriter, "int | None"],
+    tuple[dict[str, Any], str, dict[str, Any]],
+]
+
+
+def _pipeline_body(
+    job: JobSnapshot,
+    store: JobStore,
+    storage: ObjectStorage,
+    token: CancelToken,
+    progress: ProgressWriter,
+    attempt: int | None,
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """A workflow pipeline from the dataset's Zarr store to ``results/{job_id}/output.zarr``."""
+    ds = store.dataset(job.dataset_id) if job.dataset_id else None
+    if ds is None or ds[0] != "ready" or not ds[1]:
+        raise LookupError("the dataset is gone or not ready")
+    storage.delete_prefix(result_key(job.id))  # what a previous attempt left
+    out_key = result_key(job.id, OUTPUT)
+    store.log(
+        job.id,
+        f"running pipeline {job.params['pipeline'].get('name')!r} on dataset {job.dataset_id}",
+        {"attempt": attempt, "host": socket.gethostname(), "pid": os.getpid()},
+    )
+    summary = execute_pipeline(
+        job.params["pipeline"], storage.url(ds[1]), storage.prepare(out_key), progress, token
+    )
+    token.check()
+    metrics = _metrics(summary, storage.url(out_key), storage)
+    meta = {"job_id": str(job.id), "kind": job.kind, "dataset_id": str(job.dataset_id), **summary}
+    meta_key = result_key(job.id, METADATA)
+    storage.put_bytes(meta_key, json.dumps(meta, indent=2, default=str).encode())
+    result = {
+        "output_key": out_key,
+        "metadata_key": meta_key,
+        "output_url": storage.url(out_key),
+        "metrics": metrics,
+        "steps": summary.get("steps", []),
+    }
+    return result, out_key, {}
+
+
+def _report(progress: ProgressWriter, step: str) -> Callable[[float, str], None]:
+    def report(fraction: float, message: str) -> None:
+        progress(ProgressEvent(step=step, fraction=fraction, message=message))
+
+    return report
+
+
+def _ingest_body(
+    job: JobSnapshot,
+    store: JobStore,
+    storage: ObjectStorage,
+    token: CancelToken,
+    progress: ProgressWriter,
+    attempt: int | None,
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """Convert the dataset's raw upload to Zarr, describe and check it; the dataset becomes ``ready``
+    with the job's success (one transaction)."""
+    from promethium.worker.ingest import METADATA as DS_METADATA
+    from promethium.worker.ingest import PROCESSED, ingest_dataset
+
+    ds = store.dataset_raw(job.dataset_id) if job.dataset_id else None
+    if ds is None or ds[0] != INGESTING or not ds[1]:
+        raise LookupError("the dataset is gone or not waiting for its ingestion")
+    store.log(
+        job.id,
+        f"ingesting {ds[1]} into dataset {job.dataset_id}",
+        {"attempt": attempt, "host": socket.gethostname(), "pid": os.getpid()},
+    )
+    meta = ingest_dataset(
+        storage,
+        job.dataset_id,
+        ds[1],
+        _report(progress, "ingest"),
+        token,
+        input_format=(job.params.get("ingest") or {}).get("input_format"),
+    )
+    processed = dataset_key(job.dataset_id, PROCESSED)
+    result = {
+        "output_key": processed,
+        "metadata_key": dataset_key(job.dataset_id, DS_METADATA),
+        "metrics": {
+            "traces": meta["traces"],
+            "samples": meta["samples"],
+            "convert_seconds": meta["convert_seconds"],
+            "qc": meta["qc"]["summary"],
+        },
+    }
+    dataset = {
+        "status": "ready",
+        "format": meta["format"],
+        "meta": meta,
+        "processed_key": processed,
+        "error": None,
+    }
+    return result, processed, {"dataset": dataset, "record_result": False}
+
+
+def _export_body(
+    job: JobSnapshot,
+    store: JobStore,
+    storage: ObjectStorage,
+    token: CancelToken,
+    progress: ProgressWriter,
+    attempt: int | None,
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """Write the dataset (or the output of the job ``source_job_id``) in a file format to
+    ``results/{job_id}/output/{name}``."""
+    from promethium.worker.ingest import export_output
+
+    spec = job.params.get("export") or {}
+    fmt = str(spec.get("format") or "segy")
+    filename = str(spec.get("filename") or f"export-{job.id}")
+    source = spec.get("source_key")
+    if not source:
+        ds = store.dataset(job.dataset_id) if job.dataset_id else None
+        if ds is None or ds[0] != "ready" or not ds[1]:
+            raise LookupError("the dataset is gone or not ready")
+        source = ds[1]
+    storage.delete_prefix(result_key(job.id))  # what a previous attempt left
+    store.log(
+        job.id,
+        f"exporting {source} as {fmt}",
+        {"attempt": attempt, "host": socket.gethostname(), "pid": os.getpid()},
+    )
+    report = _report(progress, "export")
+    report(0.0, f"writing {fmt}")
+    out_key = export_output(storage, job.id, str(source), fmt, filename, token)
+    size = storage.size(out_key)
+    report(1.0, f"wrote {size} bytes")
+    meta = {"job_id": str(job.id), "kind": job.kind, "source_key": source, "format": fmt, "bytes": size}
+    meta_key = result_key(job.id, METADATA)
+    storage.put_bytes(meta_key, json.dumps(meta, indent=2).encode())
+    result = {
+        "output_key": out_key,
+        "metadata_key": meta_key,
+        "output_url": storage.url(out_key),
+        "format": fmt,
+        "metrics": {"bytes": size, "format": fmt},
+    }
+    return result, out_key, {}
+
+
+def train_model_id(job_id: uuid.UUID) -> uuid.UUID:
+    """The id of the model a train job registers: derived from the job, so a retry replaces it."""
+    return uuid.uuid5(job_id, "model")
+
+
+def _train_body(
+    job: JobSnapshot,
+    store: JobStore,
+    storage: ObjectStorage,
+    token: CancelToken,
+    progress: ProgressWriter,
+    attempt: int | None,
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """Train a model (:func:`promethium.ml.train.train`) on the dataset (or synthetic data); its files
+    go to ``results/{job_id}/output/`` and ``models/{model_id}/``, and the model is registered with the
+    job's success."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from promethium import io as pio
+    from promethium.api.storage import model_key
+    from promethium.ml.io import read_sidecar
+    from promethium.ml.train import TrainConfig, train
+
+    spec = job.params["train"]
+    config = dict(spec["config"])
+    data = None
+    storage.delete_prefix(result_key(job.id))  # what a previous attempt left
+    store.log(
+        job.id,
+        f"training {config.get('model')!r} for {config.get('steps')} steps on {config['data']['source']}",
+        {"attempt": attempt, "host": socket.gethostname(), "pid": os.getpid()},
+    )
+    if config["data"]["source"] == "dataset":
+        ds = store.dataset(job.dataset_id) if job.dataset_id else None
+        if ds is None or ds[0] != "ready" or not ds[1]:
+            raise LookupError("the dataset is gone or not ready")
+        data = pio.read(storage.url(ds[1]), storage_options=storage.storage_options or None)
+    report = _report(progress, "train")
+
+    def stepped(step: int, total: int, metrics: dict[str, float]) -> None:
+        token.check()
+        report(step / max(total, 1), f"step {step} of {total}")
+
+    tmp = Path(tempfile.mkdtemp(prefix="promethium-train-"))
+    try:
+        cfg = TrainConfig.model_validate(
+            {**config, "data": {**config["data"], "source": "synthetic"}, "output_dir": str(tmp)}
+        )
+        res = train(cfg, data=data, progress=stepped)
+        token.check()
+        for f in sorted(tmp.iterdir()):
+            if f.is_file() and f.name != "checkpoint.pt":
+                storage.put_file(result_key(job.id, "output", f.name), f)
+        model_id = train_model_id(job.id)
+        storage.delete_prefix(model_key(model_id))
+        storage.put_file(model_key(model_id, "weights.pt"), tmp / "model.pt")
+        storage.put_file(model_key(model_id, "metadata.json"), tmp / "model.json")
+        sidecar = read_sidecar(tmp / "model.pt")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    metrics = {
+        "steps": res.steps_done,
+        "best_step": res.best_step,
+        "best_val_loss": res.best_val_loss,
+        "stopped_early": res.stopped_early,
+    }
+    sidecar["n_parameters"] = int(res.model.n_parameters)
+    model = {
+        "id": model_id,
+        "owner_id": job.owner_id,
+        "name": str(spec.get("name") or f"{config.get('model')}-{str(job.id)[:8]}")[:255],
+        "version": str(sidecar.get("library_version", "1"))[:64],
+        "status": "ready",
+        "storage_key": model_key(model_id, "weights.pt"),
+        "meta": {**sidecar, "default_for": None, "source": "train", "job_id": str(job.id)},
+    }
+    out_key = result_key(job.id, "output", "model.pt")
+    result = {
+        "output_key": out_key,
+        "model_id": str(model_id),
+        "output_url": storage.url(out_key),
+        "metrics": metrics,
+    }
+    storage.put_bytes(
+        result_key(job.id, METADATA),
+        json.dumps({"job_id": str(job.id), "kind": job.kind, **result}, indent=2, default=str).encode(),
+    )
+    return result, out_key, {"model": model}
+
+
+def _discard(job: JobSnapshot, storage: ObjectStorage, prefix: str) -> None:
+    """Remove what the run wrote: ``results/{job_id}`` and, by kind, the rest."""
+    from promethium.api.storage import model_key
+
+    storage.delete_prefix(prefix)
+    if job.kind == "ingest" and job.dataset_id is not None:
+        storage.delete_prefix(dataset_key(job.dataset_id, "processed"))
+        storage.delete_prefix(dataset_key(job.dataset_id, "metadata.json"))
+    elif job.kind == "train":
+        storage.delete_prefix(model_key(train_model_id(job.id)))
+
+
+_BODIES: dict[str, _Body] = {"ingest": _ingest_body, "export": _export_body, "train": _train_body}
+
+
 def _run(
     job: JobSnapshot,
     store: JobStore,
@@ -204,42 +457,17 @@ def _run(
 
     progress = ProgressWriter(store, job.id, token)
     try:
-        if not storage.is_local:
-            raise NotImplementedError("jobs cannot run on a remote object storage yet")
-        ds = store.dataset(job.dataset_id) if job.dataset_id else None
-        if ds is None or ds[0] != "ready" or not ds[1]:
-            raise LookupError("the dataset is gone or not ready")
-        storage.delete_prefix(prefix)  # what a previous attempt left
-        out_key = result_key(job.id, OUTPUT)
-        store.log(
-            job.id,
-            f"running pipeline {job.params['pipeline'].get('name')!r} on dataset {job.dataset_id}",
-            {"attempt": attempt, "host": socket.gethostname(), "pid": os.getpid()},
-        )
-        summary = execute_pipeline(
-            job.params["pipeline"], storage.url(ds[1]), storage.prepare(out_key), progress, token
-        )
-        token.check()
-        metrics = _metrics(summary, storage.url(out_key))
-        meta = {"job_id": str(job.id), "kind": job.kind, "dataset_id": str(job.dataset_id), **summary}
-        meta_key = result_key(job.id, METADATA)
-        storage.put_bytes(meta_key, json.dumps(meta, indent=2, default=str).encode())
-        result = {
-            "output_key": out_key,
-            "metadata_key": meta_key,
-            "output_url": storage.url(out_key),
-            "metrics": metrics,
-            "steps": summary.get("steps", []),
-        }
-        if store.succeed(job, result, out_key, attempt):
+        body = _BODIES.get(job.kind, _pipeline_body)
+        result, out_key, extra = body(job, store, storage, token, progress, attempt)
+        if store.succeed(job, result, out_key, attempt, **extra):
             return "succeeded"
         if _owns(store, job.id, attempt):
-            storage.delete_prefix(prefix)  # cancelled while finishing
+            _discard(job, storage, prefix)  # cancelled while finishing
         return store.status(job.id) or "missing"
     except Cancelled as exc:
         if not _owns(store, job.id, attempt):  # another run has the job now: leave its outputs alone
             return store.status(job.id) or "missing"
-        storage.delete_prefix(prefix)
+        _discard(job, storage, prefix)
         store.transition(job.id, "cancelled", str(exc), attempt=attempt)
         return "cancelled"
     except Exception as exc:
@@ -248,7 +476,7 @@ def _run(
             log.warning("job %s: transient error, back to the queue: %s", job.id, message)
             try:
                 if _owns(store, job.id, attempt):
-                    storage.delete_prefix(prefix)
+                    _discard(job, storage, prefix)
                     store.transition(
                         job.id,
                         "queued",
@@ -262,7 +490,7 @@ def _run(
         log.info("job %s failed: %s", job.id, exc, exc_info=not hasattr(exc, "step"))
         if not _owns(store, job.id, attempt):
             return store.status(job.id) or "missing"
-        storage.delete_prefix(prefix)
+        _discard(job, storage, prefix)
         if store.transition(job.id, "failed", message, error=message[:4000], attempt=attempt):
             return "failed"
         return store.status(job.id) or "missing"

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from promethium.api.deps import Ctx, CurrentUser, Session, Writer
+from promethium.api.routers.jobs import Executor
 from promethium.api.schemas import DatasetOut, ErrorBody, Page
 from promethium.api.services.datasets import DatasetService, WindowRequest
 
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/datasets", tags=["datasets"])
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
     413: {"model": ErrorBody},
     422: {"model": ErrorBody},
 }
@@ -27,16 +29,20 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     response_model=DatasetOut,
     status_code=status.HTTP_201_CREATED,
     responses=_ERRORS,
-    summary="Upload a SEG-Y, SU, miniSEED or SAC file; it is validated and converted to Zarr",
+    summary="Upload a SEG-Y, SU, miniSEED or SAC file: its headers are checked now, then an ingest job "
+    "converts it to Zarr (status ingesting -> ready | failed; follow ingest_job_id)",
 )
 async def upload_dataset(
     principal: Writer,
     ctx: Ctx,
     session: Session,
+    executor: Executor,
     file: Annotated[UploadFile, File(description="The seismic file")],
     name: Annotated[str | None, Form(max_length=255)] = None,
 ) -> DatasetOut:
-    ds = await DatasetService(ctx, session).create_from_upload(principal, name, file.filename, file.file)
+    ds = await DatasetService(ctx, session).create_from_upload(
+        principal, name, file.filename, file.file, executor
+    )
     return DatasetOut.model_validate(ds)
 
 
@@ -70,8 +76,10 @@ async def get_dataset(
 
 
 @router.delete("/{dataset_id}", name="delete", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
-async def delete_dataset(dataset_id: uuid.UUID, principal: Writer, ctx: Ctx, session: Session) -> None:
-    await DatasetService(ctx, session).delete(principal, dataset_id)
+async def delete_dataset(
+    dataset_id: uuid.UUID, principal: Writer, ctx: Ctx, session: Session, executor: Executor
+) -> None:
+    await DatasetService(ctx, session).delete(principal, dataset_id, executor)
 
 
 @router.get(

@@ -22,6 +22,7 @@ _MEDIA = {"zarr": "application/zip", "npy": "application/octet-stream"}
     response_class=StreamingResponse,
     responses={
         404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
         422: {"model": ErrorBody},
         200: {"content": {"application/octet-stream": {}, "application/zip": {}}},
     },

@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from promethium.api.deps import Ctx, CurrentUser, Session
-from promethium.api.errors import NotFoundError, ValidationError
+from promethium.api.errors import ConflictError, NotFoundError, ValidationError
 from promethium.api.schemas import ErrorBody
 from promethium.api.services.exports import EXTENSIONS, ExportFormat, export_to_file, stream_and_remove
 from promethium.api.services.jobs import JobService
@@ -29,6 +29,14 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     409: {"model": ErrorBody},
     422: {"model": ErrorBody},
 }
+
+
+#: job kinds whose output is the input section processed (a Zarr store of the same shape)
+SECTION_KINDS = ("reconstruct", "denoise", "preprocess", "custom")
+
+
+def _is_section(kind: str, output_key: object) -> bool:
+    return kind in SECTION_KINDS and isinstance(output_key, str) and output_key.endswith(".zarr")
 
 
 class ResultOut(BaseModel):
@@ -48,7 +56,11 @@ async def get_result(job_id: uuid.UUID, principal: CurrentUser, ctx: Ctx, sessio
     job, _ = await JobService(ctx, session).results(principal, job_id)
     res = job.result or {}
     base = f"/api/v1/results/{job.id}"
-    has_output = bool(res.get("output_key"))
+    section = _is_section(job.kind, res.get("output_key"))
+    if job.kind == "export" and res.get("output_key"):
+        downloads = {str(res.get("format")): f"{base}/download"}
+    else:
+        downloads = {f: f"{base}/download?format={f}" for f in EXTENSIONS} if section else {}
     return ResultOut(
         job_id=job.id,
         kind=job.kind,
@@ -56,8 +68,8 @@ async def get_result(job_id: uuid.UUID, principal: CurrentUser, ctx: Ctx, sessio
         metrics=res.get("metrics", {}),
         steps=res.get("steps", []),
         output_key=res.get("output_key"),
-        figures={"comparison": f"{base}/figure"} if has_output and job.dataset_id else {},
-        downloads={f: f"{base}/download?format={f}" for f in EXTENSIONS} if has_output else {},
+        figures={"comparison": f"{base}/figure"} if section and job.dataset_id else {},
+        downloads=downloads,
     )
 
 
@@ -73,6 +85,11 @@ async def result_figure(job_id: uuid.UUID, principal: CurrentUser, ctx: Ctx, ses
     key = (job.result or {}).get("output_key")
     if not key or job.dataset_id is None:
         raise NotFoundError("the job has no stored output to compare with its input")
+    if not _is_section(job.kind, key):
+        raise ConflictError(
+            f"a {job.kind} job's output is not a processed copy of its input: no comparison figure",
+            details={"kind": job.kind},
+        )
     title = f"{job.kind} job {str(job.id)[:8]}"
     png = await anyio.to_thread.run_sync(
         lambda: render_comparison(ctx.storage, job.id, job.dataset_id, key, title=title)  # type: ignore[arg-type]
@@ -97,12 +114,30 @@ async def download_result(
     principal: CurrentUser,
     ctx: Ctx,
     session: Session,
-    format: ExportFormat = Query("segy"),
+    format: ExportFormat | None = Query(
+        None, description="Default segy; an export job's file is sent as written (its own format)"
+    ),
 ) -> StreamingResponse:
     job, _ = await JobService(ctx, session).results(principal, job_id)
     key = (job.result or {}).get("output_key")
     if not key or not await anyio.to_thread.run_sync(ctx.storage.exists, key):
         raise NotFoundError("the job has no stored output")
+    if job.kind == "export":
+        written = (job.result or {}).get("format")
+        if format is not None and format != written:
+            raise ValidationError(
+                f"this export job wrote {written}, not {format}", details={"format": written}
+            )
+        size = await anyio.to_thread.run_sync(ctx.storage.size, key)
+        return StreamingResponse(
+            ctx.storage.iter_bytes(key),
+            media_type="application/zip" if written == "zarr" else "application/octet-stream",
+            headers={
+                "Content-Disposition": f'attachment; filename="{Path(key).name}"',
+                "Content-Length": str(size),
+            },
+        )
+    format = format or "segy"
     tmp_root = ctx.settings.data_dir / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
     filename = f"result-{job.id}{EXTENSIONS[format]}"

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Request, status
 
 from promethium.api.deps import Ctx, Session, Writer
 from promethium.api.errors import PayloadTooLargeError
+from promethium.api.routers.jobs import Executor
 from promethium.api.schemas import DatasetOut, UploadInitIn, UploadOut
 from promethium.api.services.datasets import DatasetService, safe_filename
 from promethium.api.services.uploads import UploadState, UploadStore
@@ -84,15 +85,17 @@ async def put_chunk(
     name="finalize",
     response_model=DatasetOut,
     status_code=status.HTTP_201_CREATED,
-    summary="Check the whole file and ingest it as a dataset",
+    summary="Check the whole file and its headers, and queue its ingestion (the dataset is ingesting)",
 )
-async def finalize_upload(upload_id: uuid.UUID, principal: Writer, ctx: Ctx, session: Session) -> DatasetOut:
+async def finalize_upload(
+    upload_id: uuid.UUID, principal: Writer, ctx: Ctx, session: Session, executor: Executor
+) -> DatasetOut:
     store = _store(ctx)
     state = store.get(upload_id, principal.owner_filter())
     try:
         path = await anyio.to_thread.run_sync(store.assemble, state)
         ds = await DatasetService(ctx, session).create_from_file(
-            principal, state.name, state.filename, path, state.size, state.sha256
+            principal, state.name, state.filename, path, state.size, state.sha256, executor
         )
     except Exception as exc:
         if getattr(exc, "code", None) == "VALIDATION_ERROR":  # a bad file: nothing may stay behind

@@ -1,11 +1,15 @@
-"""Datasets: ingest an upload (validate, store raw, convert to Zarr, metadata), list, get, delete,
-trace windows, preview images and downloads.
+"""Datasets: accept an upload (validate, store raw, queue its ingestion), list, get, delete, trace
+windows, preview images and downloads.
 
-The blocking work (format detection, conversion, plotting, storage I/O) runs in worker threads; the
-library calls are the same as the command line's (``promethium.io.detect_format``, ``convert``,
-``open``; ``promethium.plotting.plot_section``). Ingestion is synchronous for now: the request returns
-once the Zarr copy exists. A file that fails validation or conversion leaves nothing behind (no row,
-no objects, no temporary file).
+An upload is checked at once (:func:`validate_upload`: the format detector and the header parse); a
+file that fails leaves nothing behind (no row, no objects, no temporary file). A valid one is stored as
+``datasets/{id}/raw/{file}`` and the dataset is created ``ingesting`` with an ``ingest`` job queued (on
+the ``io`` queue): the worker converts it to Zarr, describes and checks it, and the dataset becomes
+``ready`` (or ``failed`` with the error; the raw file stays). Reading a dataset that is not ready
+(windows, preview, export, jobs) is a CONFLICT.
+
+The blocking work (format detection, plotting, storage I/O) runs in worker threads; the library calls
+are the same as the command line's.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import math
 import re
 import shutil
@@ -20,7 +25,6 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,15 +34,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from promethium.api.context import ApiContext
 from promethium.api.deps import Principal
-from promethium.api.errors import NotFoundError, PayloadTooLargeError, ValidationError
+from promethium.api.errors import ConflictError, NotFoundError, PayloadTooLargeError, ValidationError
 from promethium.api.handles import HandleCache
 from promethium.api.models import Dataset
 from promethium.api.repositories import DatasetRepository
+from promethium.api.repositories_jobs import INGESTING
 from promethium.api.storage import ObjectStorage, dataset_key
 from promethium.core.errors import FormatError, PromethiumError
 from promethium.io.base import SeismicFile
+from promethium.worker.executor import JobExecutor
 
-__all__ = ["DatasetService", "TraceWindow", "WindowRequest", "safe_filename"]
+__all__ = ["DatasetService", "TraceWindow", "WindowRequest", "safe_filename", "validate_upload"]
+
+log = logging.getLogger("promethium.api")
 
 PROCESSED = "processed/data.zarr"
 METADATA = "metadata.json"
@@ -66,45 +74,43 @@ def copy_with_digest(src: IO[bytes], dst: Path, limit: int) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def _ingest(storage: ObjectStorage, local: Path, dataset_id: uuid.UUID, filename: str) -> dict[str, Any]:
-    """Validate ``local``, store it raw, convert it to Zarr and write its metadata; returns the metadata.
+#: a file smaller than this whose format has no lazy reader is read whole at upload to validate it.
+_VALIDATE_WHOLE_BYTES = 64 * 1024 * 1024
 
-    On any failure everything stored for the dataset is removed before the error propagates."""
+
+def validate_upload(local: Path, filename: str) -> tuple[str, dict[str, Any]]:
+    """Fast checks of an uploaded file before it is stored: its format (the content detector), its
+    headers (parsed by the lazy reader, and the first trace read) or, for small files of formats read
+    whole, the whole file. Returns (format, header summary); raises :class:`FormatError`."""
     from promethium import io as pio
+    from promethium.io.convert import open_lazily
 
     fmt = pio.detect_format(local)
     if fmt == "zarr":
         raise FormatError("a Zarr store cannot be uploaded as one file", path=filename)
-    processed = dataset_key(dataset_id, PROCESSED)
-    try:
-        result = pio.convert(
-            local, storage.prepare(processed), format="zarr", storage_options=storage.storage_options or None
-        )
-        storage.put_file(dataset_key(dataset_id, "raw", filename), local)
-        try:  # the source's header summary is cheap; the store's is not
-            with pio.open(local, fmt) as src:
-                info = src.info()
-        except NotImplementedError:  # formats without lazy access
-            with pio.open(storage.url(processed), storage_options=storage.storage_options or None) as f:
-                info = f.info()
-        meta: dict[str, Any] = {
-            "filename": filename,
-            "format": fmt,
-            "traces": int(result.traces),
-            "samples": int(info["samples"]),
-            "sample_interval": float(info["sample_interval"]),
-            "layout": result.layout,
-            "warnings": [str(w) for w in info.get("warnings", [])][:20],
-            "convert_seconds": round(result.seconds, 3),
+    with open_lazily(str(local), fmt) as f:
+        if f is not None:
+            info = f.info()
+            if int(f.n_traces) < 1 or int(f.n_samples) < 1:
+                raise FormatError("the file holds no traces", path=filename)
+            f.read(slice(0, 1))
+            summary = {
+                "traces": int(f.n_traces),
+                "samples": int(f.n_samples),
+                "sample_interval": float(f.sample_interval),
+                "warnings": [str(w) for w in info.get("warnings", [])][:20],
+            }
+            return fmt, json.loads(json.dumps(summary, default=str))
+    if local.stat().st_size <= _VALIDATE_WHOLE_BYTES:
+        data = pio.read(local, fmt)
+        if data.n_traces < 1:
+            raise FormatError("the file holds no traces", path=filename)
+        return fmt, {
+            "traces": int(data.n_traces),
+            "samples": int(data.n_samples),
+            "sample_interval": float(data.sample_interval),
         }
-        if result.layout == "3d":
-            with pio.open(storage.url(processed), storage_options=storage.storage_options or None) as f:
-                meta["dims"] = {str(k): int(v) for k, v in f.info().get("dims", {}).items()}
-        storage.put_bytes(dataset_key(dataset_id, METADATA), json.dumps(meta, indent=2).encode())
-        return meta
-    except BaseException:
-        storage.delete_prefix(dataset_key(dataset_id))
-        raise
+    return fmt, {}
 
 
 @dataclass(frozen=True)
@@ -217,6 +223,17 @@ def _render_preview(storage: ObjectStorage, dataset_id: uuid.UUID, max_traces: i
     return png
 
 
+def not_ready(ds: Dataset) -> ConflictError:
+    """The CONFLICT of a read of a dataset that is not ``ready`` (still ingesting, or failed)."""
+    details: dict[str, Any] = {"status": ds.status}
+    if ds.ingest_job_id is not None:
+        details["ingest_job_id"] = str(ds.ingest_job_id)
+    if ds.error:
+        details["error"] = ds.error
+    hint = {INGESTING: ": its ingestion has not finished", "failed": f": its ingestion failed ({ds.error})"}
+    return ConflictError(f"the dataset is {ds.status}, not ready{hint.get(ds.status, '')}", details=details)
+
+
 class DatasetService:
     def __init__(self, ctx: ApiContext, session: AsyncSession) -> None:
         self.ctx = ctx
@@ -230,15 +247,20 @@ class DatasetService:
         return d
 
     async def create_from_upload(
-        self, principal: Principal, name: str | None, filename: str | None, stream: IO[bytes]
+        self,
+        principal: Principal,
+        name: str | None,
+        filename: str | None,
+        stream: IO[bytes],
+        executor: JobExecutor | None = None,
     ) -> Dataset:
-        """Ingest a file received in one request (multipart)."""
+        """Accept a file received in one request (multipart)."""
         tmp = Path(tempfile.mkdtemp(dir=self.tmp_dir())) / "upload"
         try:
             size, digest = await anyio.to_thread.run_sync(
                 copy_with_digest, stream, tmp, self.ctx.settings.max_upload_bytes
             )
-            return await self.create_from_file(principal, name, filename, tmp, size, digest)
+            return await self.create_from_file(principal, name, filename, tmp, size, digest, executor)
         finally:
             shutil.rmtree(tmp.parent, ignore_errors=True)
 
@@ -250,38 +272,62 @@ class DatasetService:
         local: Path,
         size: int,
         digest: str,
+        executor: JobExecutor | None = None,
     ) -> Dataset:
+        """Validate ``local``, store it raw and queue its ingestion; returns the dataset (``ingesting``,
+        with ``ingest_job_id``)."""
+        from promethium.api.services.jobs import JobService
+
         if size == 0:
             raise ValidationError("the file is empty")
         fname = safe_filename(filename)
-        ds = Dataset(
-            owner_id=principal.id,
-            name=(name or fname)[:255],
-            status="processing",
-            size_bytes=size,
-            checksum_sha256=digest,
-            meta={},
-        )
-        self.repo.add(ds)
-        await self.s.commit()
         try:
-            meta = await anyio.to_thread.run_sync(_ingest, self.storage, local, ds.id, fname)
-        except BaseException as exc:
+            fmt, header = await anyio.to_thread.run_sync(validate_upload, local, fname)
+        except FormatError as exc:
+            self.ctx.metrics.uploads.labels("rejected").inc()
+            raise ValidationError(
+                f"the file is not valid seismic data: {exc.reason}", details={"filename": fname}
+            ) from exc
+        except (PromethiumError, ValueError, OSError) as exc:
+            self.ctx.metrics.uploads.labels("rejected").inc()
+            raise ValidationError(
+                f"the file is not valid seismic data: {exc}", details={"filename": fname}
+            ) from exc
+        ds_id = uuid.uuid4()
+        raw_key = dataset_key(ds_id, "raw", fname)
+        try:
+            await anyio.to_thread.run_sync(self.storage.put_file, raw_key, local)
+            ds = Dataset(
+                id=ds_id,
+                owner_id=principal.id,
+                name=(name or fname)[:255],
+                status=INGESTING,
+                format=fmt,
+                size_bytes=size,
+                checksum_sha256=digest,
+                raw_key=raw_key,
+                meta={"filename": fname, "format": fmt, "upload": header},
+            )
+            self.repo.add(ds)
+            await self.s.flush()
+            jobs = JobService(self.ctx, self.s, executor)
+        except BaseException:
             with anyio.CancelScope(shield=True):
-                await self.repo.delete(ds)
-                await self.s.commit()
-            self.ctx.metrics.uploads.labels("rejected" if isinstance(exc, PromethiumError) else "error").inc()
-            if isinstance(exc, FormatError):
-                raise ValidationError(f"the file is not valid seismic data: {exc.reason}") from exc
+                await self.s.rollback()
+                await anyio.to_thread.run_sync(self.storage.delete_prefix, dataset_key(ds_id))
+            self.ctx.metrics.uploads.labels("error").inc()
             raise
-        ds.status = "ready"
-        ds.format = meta["format"]
-        ds.meta = meta
-        ds.raw_key = dataset_key(ds.id, "raw", fname)
-        ds.processed_key = dataset_key(ds.id, PROCESSED)
-        ds.updated_at = datetime.now(UTC)
-        await self.s.commit()
+        try:
+            job = await jobs.queue_ingest(principal, ds, fmt)  # commits the dataset with its job
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.s.rollback()
+                await anyio.to_thread.run_sync(self.storage.delete_prefix, dataset_key(ds_id))
+            self.ctx.metrics.uploads.labels("error").inc()
+            raise
         self.ctx.metrics.uploads.labels("ok").inc()
+        await self.s.refresh(ds)
+        log.info("dataset %s uploaded (%s, %d bytes): ingest job %s", ds.id, fmt, size, job.id)
         return ds
 
     async def get(self, principal: Principal, dataset_id: uuid.UUID) -> Dataset:
@@ -293,7 +339,7 @@ class DatasetService:
     async def ready(self, principal: Principal, dataset_id: uuid.UUID) -> Dataset:
         ds = await self.get(principal, dataset_id)
         if ds.status != "ready" or not ds.processed_key:
-            raise NotFoundError(f"the dataset is {ds.status}, not ready")
+            raise not_ready(ds)
         return ds
 
     async def page(
@@ -314,8 +360,21 @@ class DatasetService:
             **filters,
         )
 
-    async def delete(self, principal: Principal, dataset_id: uuid.UUID) -> None:
+    async def delete(
+        self, principal: Principal, dataset_id: uuid.UUID, executor: JobExecutor | None = None
+    ) -> None:
+        """Remove the dataset; an ingestion still running is cancelled first (its worker removes what
+        it wrote)."""
+        from promethium.api.repositories_jobs import JobRepository
+
         ds = await self.get(principal, dataset_id)
+        if ds.status == INGESTING and ds.ingest_job_id is not None:
+            jobs = JobRepository(self.s)
+            if await jobs.transition(ds.ingest_job_id, "cancelled", "the dataset was deleted"):
+                await self.s.commit()
+                if executor is not None:
+                    executor.cancel(ds.ingest_job_id)
+            ds = await self.get(principal, dataset_id)
         self.ctx.handles.invalidate(self.storage.url(dataset_key(ds.id)))
         await anyio.to_thread.run_sync(self.storage.delete_prefix, dataset_key(ds.id))
         await self.repo.delete(ds)
@@ -339,7 +398,7 @@ class DatasetService:
 
     async def raw(self, principal: Principal, dataset_id: uuid.UUID) -> tuple[str, int, Iterator[bytes]]:
         """File name, size and content (a blocking iterator) of the uploaded file."""
-        ds = await self.ready(principal, dataset_id)
+        ds = await self.get(principal, dataset_id)  # the file as uploaded: whatever the status
         if not ds.raw_key:
             raise NotFoundError("the dataset has no raw file")
         size = await anyio.to_thread.run_sync(self.storage.size, ds.raw_key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import anyio
@@ -20,24 +21,70 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from promethium.api.context import ApiContext
 from promethium.api.deps import Principal
 from promethium.api.errors import ConflictError, NotFoundError, ValidationError
-from promethium.api.models import Job, JobEvent, Result
+from promethium.api.models import Dataset, Job, JobEvent, Result
 from promethium.api.repositories import DatasetRepository
-from promethium.api.repositories_jobs import JobRepository
+from promethium.api.repositories_jobs import INGESTING, JobRepository
+from promethium.api.services.exports import EXTENSIONS, ExportFormat
 from promethium.worker.executor import JobExecutor
 
-__all__ = ["DEFAULT_PIPELINES", "JobCreate", "JobEventOut", "JobOut", "JobResultOut", "JobService"]
+__all__ = [
+    "DEFAULT_PIPELINES",
+    "ExportParams",
+    "IngestParams",
+    "JobCreate",
+    "JobEventOut",
+    "JobOut",
+    "JobResultOut",
+    "JobService",
+]
 
-JobKind = Literal["reconstruct", "denoise", "preprocess", "qc", "compare", "custom"]
+JobKind = Literal[
+    "ingest", "export", "train", "reconstruct", "denoise", "preprocess", "evaluate", "qc", "compare", "custom"
+]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 DEFAULT_PIPELINES: dict[str, str] = {
     "reconstruct": "reconstruct-classical",
     "denoise": "denoise",
     "preprocess": "bandpass-and-agc",
     "qc": "qc",
+    "evaluate": "compare-methods",
 }
 #: operations that read or write paths of their own: not allowed in a job.
 _FORBIDDEN_OPS = ("write",)
 _PATH_FIELDS = ("input", "output", "reference", "report")
+
+
+class IngestParams(BaseModel):
+    """``params`` of an ``ingest`` job (queued by the upload; again through ``POST /jobs`` to retry the
+    ingestion of a ``failed`` dataset from its raw file)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input_format: str | None = Field(default=None, description="Force the input format (default: detect).")
+
+
+class ExportParams(BaseModel):
+    """``params`` of an ``export`` job: the dataset, or the output of a succeeded job of it, written as
+    a file in ``results/{job_id}/output/``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: ExportFormat = "segy"
+    source_job_id: uuid.UUID | None = Field(
+        default=None, description="Export this succeeded job's output instead of the dataset."
+    )
+
+
+class TrainParams(BaseModel):
+    """``params`` of a ``train`` job: a :class:`promethium.ml.train.TrainConfig` (``config``) trained on
+    the dataset (``config.data.source``: ``dataset``, the default, or ``synthetic``); the model is
+    registered under ``name`` when the job succeeds. ``output_dir``, ``resume`` and ``raw_shape`` are the
+    job's own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=255)
+    config: dict[str, Any] = Field(default_factory=dict)
 
 
 class JobCreate(BaseModel):
@@ -105,6 +152,59 @@ class JobResultOut(BaseModel):
     results: list[dict[str, Any]]
 
 
+def _model_params(model: type[BaseModel], params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` checked against ``model`` (JSON-ready), as a VALIDATION_ERROR naming the parameter."""
+    from pydantic import ValidationError as PydanticError
+
+    try:
+        return model.model_validate(params).model_dump(mode="json")
+    except PydanticError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        first = errors[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValidationError(
+            f"params.{where}: {first['msg']}",
+            details={
+                "parameter": f"params.{where}",
+                "errors": [{"parameter": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in errors],
+            },
+        ) from exc
+
+
+def _validate_train(params: dict[str, Any]) -> dict[str, Any]:
+    """The train job's parameters, its config checked by :class:`TrainConfig` (defaults filled in)."""
+    from pydantic import ValidationError as PydanticError
+
+    from promethium.ml.train import TrainConfig
+
+    p = _model_params(TrainParams, params)
+    config = dict(p["config"])
+    for key in ("output_dir", "resume"):
+        if key in config:
+            raise ValidationError(
+                f"params.config.{key} cannot be set: a job's outputs are its own",
+                details={"parameter": f"params.config.{key}"},
+            )
+    data = dict(config.get("data") or {})
+    source = data.get("source", "dataset")
+    if source not in ("dataset", "synthetic") or "raw_shape" in data:
+        raise ValidationError(
+            "params.config.data.source must be 'dataset' (the job's dataset) or 'synthetic'",
+            details={"parameter": "params.config.data.source", "allowed": ["dataset", "synthetic"]},
+        )
+    try:
+        cfg = TrainConfig.model_validate({**config, "data": {**data, "source": "synthetic"}})
+    except PydanticError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise ValidationError(
+            f"params.config.{where}: {first['msg']}", details={"parameter": f"params.config.{where}"}
+        ) from exc
+    dumped = cfg.model_dump(mode="json")
+    dumped["data"]["source"] = source
+    return {"name": p["name"], "config": dumped}
+
+
 def _validate_pipeline(pipeline: str | dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     from promethium.workflows import SpecError, list_presets, load_pipeline
 
@@ -157,39 +257,121 @@ class JobService:
         ds = await DatasetRepository(self.s).get(body.dataset_id, principal.owner_filter())
         if ds is None:
             raise NotFoundError("no such dataset")
+        if body.kind == "ingest":
+            return await self._reingest(principal, ds, body)
         if ds.status != "ready" or not ds.processed_key:
-            raise ConflictError(f"the dataset is {ds.status}, not ready")
-        pipeline = body.pipeline if body.pipeline is not None else DEFAULT_PIPELINES.get(body.kind)
-        if pipeline is None:
-            raise ValidationError(f"a {body.kind} job needs a pipeline", details={"parameter": "pipeline"})
-        spec = await anyio.to_thread.run_sync(_validate_pipeline, pipeline, dict(body.params))
+            from promethium.api.services.datasets import not_ready
+
+            raise not_ready(ds)
+        if body.kind == "export":
+            params = await self._export_params(principal, ds, body)
+        elif body.kind == "train":
+            if body.pipeline is not None:
+                raise ValidationError("a train job has no pipeline", details={"parameter": "pipeline"})
+            params = {"train": await anyio.to_thread.run_sync(_validate_train, dict(body.params))}
+        else:
+            pipeline = body.pipeline if body.pipeline is not None else DEFAULT_PIPELINES.get(body.kind)
+            if pipeline is None:
+                raise ValidationError(
+                    f"a {body.kind} job needs a pipeline", details={"parameter": "pipeline"}
+                )
+            spec = await anyio.to_thread.run_sync(_validate_pipeline, pipeline, dict(body.params))
+            params = {
+                "pipeline": spec,
+                "source": pipeline if isinstance(pipeline, str) else "spec",
+                "overrides": body.params,
+            }
+        return await self._queue(principal, ds, body.kind, {**params, "queue": body.queue}, body.queue)
+
+    async def _queue(
+        self,
+        principal: Principal,
+        ds: Dataset,
+        kind: str,
+        params: dict[str, Any],
+        queue: str,
+        raise_unsent: bool = True,
+    ) -> Job:
+        """Add the job (``queued``, committed) and send it; a job that cannot be sent is failed with
+        the reason (raised unless ``raise_unsent`` is False)."""
         job = Job(
             id=uuid.uuid4(),
             owner_id=principal.id,
             dataset_id=ds.id,
-            kind=body.kind,
+            kind=kind,
             status="queued",
             progress=0.0,
-            params={
-                "pipeline": spec,
-                "source": pipeline if isinstance(pipeline, str) else "spec",
-                "overrides": body.params,
-                "queue": body.queue,
-            },
+            params=params,
         )
         self.repo.add(job)
         await self.s.flush()
         await self.repo.add_event(job.id, "status", "queued", {"status": "queued", "from": []})
+        if kind == "ingest":
+            ds.status = INGESTING
+            ds.ingest_job_id = job.id
+            ds.error = None
         await self.s.commit()
         if self.executor is not None:
             try:
-                self.executor.submit(job.id, body.queue, body.kind)
+                self.executor.submit(job.id, queue, kind)
             except Exception as exc:
                 message = f"the job could not be queued: {exc}"
                 await self.repo.transition(job.id, "failed", message, error=message)
                 await self.s.commit()
-                raise
+                if raise_unsent:
+                    raise
         return job
+
+    async def queue_ingest(self, principal: Principal, ds: Dataset, input_format: str | None) -> Job:
+        """Queue the ingestion of ``ds`` (its raw file stored) on the ``io`` queue; commits. When the
+        job cannot be sent (broker down), the dataset ends ``failed`` with the reason, its raw file kept
+        (``POST /jobs`` with kind ``ingest`` runs it again)."""
+        params = {"ingest": IngestParams(input_format=input_format).model_dump(), "queue": "io"}
+        return await self._queue(principal, ds, "ingest", params, "io", raise_unsent=False)
+
+    async def _reingest(self, principal: Principal, ds: Dataset, body: JobCreate) -> Job:
+        if body.pipeline is not None:
+            raise ValidationError("an ingest job has no pipeline", details={"parameter": "pipeline"})
+        params = _model_params(IngestParams, body.params)
+        if ds.status == INGESTING:
+            raise ConflictError(
+                "the dataset is being ingested already",
+                details={"status": ds.status, "ingest_job_id": str(ds.ingest_job_id)},
+            )
+        if not ds.raw_key:
+            raise ConflictError("the dataset has no raw file to ingest", details={"status": ds.status})
+        queue = "io" if body.queue == "default" else body.queue
+        return await self._queue(principal, ds, "ingest", {"ingest": params, "queue": queue}, queue)
+
+    async def _export_params(self, principal: Principal, ds: Dataset, body: JobCreate) -> dict[str, Any]:
+        if body.pipeline is not None:
+            raise ValidationError("an export job has no pipeline", details={"parameter": "pipeline"})
+        params = _model_params(ExportParams, body.params)
+        fmt = params["format"]
+        export: dict[str, Any] = {"format": fmt}
+        stem = Path(ds.name).stem or "dataset"
+        if params["source_job_id"] is not None:
+            source = await self.repo.get(uuid.UUID(params["source_job_id"]), principal.owner_filter())
+            if source is None or source.dataset_id != ds.id:
+                raise NotFoundError("no such job of this dataset", details={"parameter": "source_job_id"})
+            key = (source.result or {}).get("output_key")
+            if source.status != "succeeded" or not key or source.kind in ("ingest", "export"):
+                raise ConflictError(
+                    f"the job is {source.status}: it has no output to export",
+                    details={"status": source.status, "kind": source.kind},
+                )
+            export["source_key"] = key
+            export["source_job_id"] = str(source.id)
+            stem = f"{stem}-{source.kind}"
+        elif fmt in ("sac", "mseed") and (ds.meta or {}).get("layout") == "3d":
+            raise ValidationError(
+                f"a 3D volume does not fit {fmt}: export it as segy, zarr or npy",
+                details={"parameter": "params.format", "layout": "3d"},
+            )
+        from promethium.api.services.datasets import safe_filename
+
+        export["filename"] = safe_filename(stem) + EXTENSIONS[fmt]
+        return {"export": export, "overrides": body.params}
 
     async def get(self, principal: Principal, job_id: uuid.UUID) -> Job:
         job = await self.repo.get(job_id, principal.owner_filter())
