@@ -143,7 +143,7 @@ def _evaluator(architecture: str | None, finetune_steps: int = 0) -> Any:
         from promethium.ml.train import finetune
 
         p = dict(params)
-        spec = p.pop("model", None)
+        spec = p.pop("model", None) or _SHIPPED_FOR.get(architecture or "")
         steps = int(p.pop("finetune", finetune_steps))
         if not spec and architecture not in (None, "unet"):
             raise ParameterError(
@@ -168,12 +168,17 @@ def _evaluator(architecture: str | None, finetune_steps: int = 0) -> Any:
     return run
 
 
+#: architectures with a shipped model of their own used when no model is given
+_SHIPPED_FOR = {"unet3d": "unet3d-reconstruct"}
+
+
 def _register_evaluators() -> None:
     from promethium.signal.evaluation import register_evaluator
 
-    for arch in ("unet", "dae", "vae", "gan", "pinn"):
+    for arch in ("unet", "dae", "vae", "gan", "pinn", "unet3d"):
         register_evaluator(arch, _evaluator(arch))
     register_evaluator("unet_ft", _evaluator("unet", finetune_steps=150))
+    register_evaluator("unet3d_ft", _evaluator("unet3d", finetune_steps=150))
 
 
 _register_evaluators()

@@ -40,6 +40,7 @@ __all__ = [
     "normalise",
     "synthetic_batch",
     "synthetic_section",
+    "synthetic_volume",
 ]
 
 EVENT_KINDS = ("linear", "parabolic", "hyperbolic")
@@ -106,11 +107,35 @@ def synthetic_section(
             t = np.sqrt(t0**2 + k * (x - xc) ** 2)
         wobble = np.sin(rng.uniform(0.5, 3.0) * np.pi * x / (2 * half) + rng.uniform(0, 6))
         amp = rng.normal() * (1.0 + 0.3 * wobble)
-        i0 = np.floor(t).astype(np.int64)
-        frac = t - i0
-        ok = (i0 >= 0) & (i0 < n_samples)
-        np.add.at(refl, (x[ok].astype(np.int64), i0[ok]), amp[ok] * (1 - frac[ok]))
-        np.add.at(refl, (x[ok].astype(np.int64), i0[ok] + 1), amp[ok] * frac[ok])
+        _place(refl, t, amp)
+    return _finish(refl, n_samples, rng, dt_ms, frequency, noise, erratic, phase_rotation)
+
+
+def _place(refl: np.ndarray, t: np.ndarray, amp: np.ndarray) -> None:
+    """Add spikes of ``amp`` at fractional sample times ``t`` (one per trace row of ``refl``), split
+    linearly between the two nearest samples."""
+    n_samples = refl.shape[1] - 2
+    rows = np.arange(refl.shape[0])
+    i0 = np.floor(t).astype(np.int64)
+    frac = t - i0
+    ok = (i0 >= 0) & (i0 < n_samples)
+    np.add.at(refl, (rows[ok], i0[ok]), amp[ok] * (1 - frac[ok]))
+    np.add.at(refl, (rows[ok], i0[ok] + 1), amp[ok] * frac[ok])
+
+
+def _finish(
+    refl: np.ndarray,
+    n_samples: int,
+    rng: np.random.Generator,
+    dt_ms: float,
+    frequency: tuple[float, float],
+    noise: tuple[float, float],
+    erratic: float,
+    phase_rotation: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Convolve the reflectivity ``(traces, samples + 2)`` with a random wavelet, scale to unit RMS and
+    add band-limited and erratic noise: ``(clean, noisy)`` float32 of ``(traces, samples)``."""
+    n_traces = refl.shape[0]
     w = _wavelet(rng, frequency, dt_ms, phase_rotation)
     clean = fftconvolve(refl[:, :n_samples], w[None, :], mode="same", axes=-1)
     rms = float(np.sqrt(np.mean(clean**2)))
@@ -131,11 +156,74 @@ def synthetic_section(
     return clean.astype(np.float32), noisy.astype(np.float32)
 
 
-def synthetic_batch(
-    batch_size: int, patch: tuple[int, int], rng: np.random.Generator, **kwargs: object
+def synthetic_volume(
+    n_inlines: int,
+    n_crosslines: int,
+    n_samples: int,
+    rng: np.random.Generator | int | None = None,
+    *,
+    dt_ms: float = 4.0,
+    n_events: tuple[int, int] = (3, 12),
+    kinds: Sequence[str] = EVENT_KINDS,
+    frequency: tuple[float, float] = (12.0, 40.0),
+    max_dip: float = 1.5,
+    noise: tuple[float, float] = (0.0, 0.1),
+    erratic: float = 0.0,
+    phase_rotation: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``batch_size`` synthetic sections of shape ``patch``: ``(clean, noisy)`` of ``(batch, *patch)``."""
-    pairs = [synthetic_section(patch[0], patch[1], rng, **kwargs) for _ in range(batch_size)]  # type: ignore[arg-type]
+    """A random volume ``(n_inlines, n_crosslines, n_samples)``: ``(clean, noisy)`` float32, clean at unit
+    RMS. The 3D analogue of :func:`synthetic_section`: ``linear`` events are planes dipping in both
+    directions (up to ``max_dip`` samples per trace along each), ``parabolic`` ones are paraboloids with
+    curvatures of either sign along each axis (folds, domes, bowls and saddles), ``hyperbolic`` ones are
+    diffraction hyperboloids ``t = sqrt(t0^2 + k r^2)``; amplitudes vary smoothly along both axes."""
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    bad = [k for k in kinds if k not in EVENT_KINDS]
+    if bad or not kinds:
+        raise ParameterError("kinds", f"unknown event kinds {bad}", allowed=", ".join(EVENT_KINDS))
+    if min(n_inlines, n_crosslines) < 1 or n_samples < 8:
+        raise ParameterError(
+            "shape",
+            f"needs >= 1 trace a side and >= 8 samples, got ({n_inlines}, {n_crosslines}, {n_samples})",
+        )
+    il, xl = (
+        g.ravel().astype(np.float64)
+        for g in np.meshgrid(np.arange(n_inlines), np.arange(n_crosslines), indexing="ij")
+    )
+    refl = np.zeros((il.size, n_samples + 2))
+    n_ev = int(rng.integers(n_events[0], n_events[1] + 1))
+    half_i, half_x = max(1.0, (n_inlines - 1) / 2), max(1.0, (n_crosslines - 1) / 2)
+    for _ in range(n_ev):
+        kind = kinds[int(rng.integers(len(kinds)))]
+        t0 = rng.uniform(-0.1, 1.1) * n_samples
+        ic, xc = rng.uniform(0, n_inlines - 1), rng.uniform(0, n_crosslines - 1)
+        di, dx = il - ic, xl - xc
+        if kind == "linear":
+            t = t0 + rng.uniform(-max_dip, max_dip) * di + rng.uniform(-max_dip, max_dip) * dx
+        elif kind == "parabolic":
+            ci, cx = rng.uniform(-1, 1, size=2) * max_dip
+            t = t0 + ci / (4 * half_i) * di**2 + cx / (4 * half_x) * dx**2
+        else:
+            k = rng.uniform(0.01, 1.0) * max_dip**2
+            t = np.sqrt(t0**2 + k * (di**2 + dx**2))
+        phase = rng.uniform(0, 6, size=2)
+        wobble = np.sin(rng.uniform(0.5, 3.0) * np.pi * il / (2 * half_i) + phase[0]) * np.sin(
+            rng.uniform(0.5, 3.0) * np.pi * xl / (2 * half_x) + phase[1]
+        )
+        _place(refl, t, rng.normal() * (1.0 + 0.3 * wobble))
+    clean, noisy = _finish(refl, n_samples, rng, dt_ms, frequency, noise, erratic, phase_rotation)
+    shape = (n_inlines, n_crosslines, n_samples)
+    return clean.reshape(shape), noisy.reshape(shape)
+
+
+def synthetic_batch(
+    batch_size: int, patch: tuple[int, ...], rng: np.random.Generator, **kwargs: object
+) -> tuple[np.ndarray, np.ndarray]:
+    """``batch_size`` synthetic sections (a 2-entry ``patch``) or volumes (3 entries) of shape ``patch``:
+    ``(clean, noisy)`` of ``(batch, *patch)``."""
+    if len(patch) == 3:
+        pairs = [synthetic_volume(*patch, rng, **kwargs) for _ in range(batch_size)]  # type: ignore[arg-type]
+    else:
+        pairs = [synthetic_section(patch[0], patch[1], rng, **kwargs) for _ in range(batch_size)]  # type: ignore[arg-type]
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
@@ -147,7 +235,7 @@ def band_limited_noise(
     dt_ms: float = 4.0,
     frequency: tuple[float, float] = (8.0, 45.0),
 ) -> np.ndarray:
-    """Band-limited random noise for ``values`` ``(batch, traces, samples)``: per patch, white noise
+    """Band-limited random noise for ``values`` ``(batch, traces..., samples)``: per patch, white noise
     shaped by a random Ricker wavelet, scaled to a random fraction in ``level`` of the patch's live RMS
     (0 on dead traces)."""
     v = np.asarray(values, dtype=np.float32)
@@ -157,10 +245,11 @@ def band_limited_noise(
         if not lv.any():
             continue
         w = _wavelet(rng, frequency, dt_ms, phase=False)
-        band = fftconvolve(rng.standard_normal(v.shape[1:]), w[None, :], mode="same", axes=-1)
+        kernel = w.reshape((1,) * (v.ndim - 2) + (-1,))
+        band = fftconvolve(rng.standard_normal(v.shape[1:]), kernel, mode="same", axes=-1)
         band_rms = float(np.sqrt(np.mean(band[lv] ** 2))) or 1.0
         sig_rms = float(np.sqrt(np.mean(v[b][lv].astype(np.float64) ** 2)))
-        out[b] = (float(rng.uniform(*level)) * sig_rms / band_rms) * band * lv[:, None]
+        out[b] = (float(rng.uniform(*level)) * sig_rms / band_rms) * band * lv[..., None]
     return out
 
 
@@ -256,13 +345,14 @@ def _as_values(data: SeismicData | np.ndarray, live: np.ndarray | None) -> tuple
 
 def extract_patches(
     data: SeismicData | np.ndarray,
-    patch: tuple[int, int] = (32, 64),
+    patch: tuple[int, ...] = (32, 64),
     *,
     overlap: float | tuple[float, float] = 0.5,
     live: np.ndarray | None = None,
     min_live: float = 0.5,
 ) -> Patches:
-    """Cut overlapping (trace, time) patches covering ``data`` (each inline of a volume in turn).
+    """Cut overlapping (trace, time) patches covering ``data`` (each inline of a volume in turn), or
+    (inline, crossline, time) patches of a volume when ``patch`` has three sizes.
 
     Patches with fewer than ``min_live`` of their traces live are dropped. Sections smaller than ``patch``
     give one patch of their own size. :class:`DataError` when no patch is left or samples are not finite.
@@ -272,6 +362,8 @@ def extract_patches(
     values, mask = _as_values(data, live)
     if not np.isfinite(values).all():
         raise DataError("the data hold NaN or Inf samples; clean them before training")
+    if len(patch) == 3:
+        return _volume_patches(values, mask, patch, overlap, min_live)
     sections = values[None] if values.ndim == 2 else values
     masks = mask[None] if mask.ndim == 1 else mask
     ov = (overlap, overlap) if isinstance(overlap, int | float) else tuple(overlap)
@@ -290,6 +382,34 @@ def extract_patches(
     return Patches(np.stack(vals), np.stack(lives), np.asarray(origins, dtype=np.int64))
 
 
+def _volume_patches(
+    values: np.ndarray,
+    mask: np.ndarray,
+    patch: tuple[int, ...],
+    overlap: float | tuple[float, ...],
+    min_live: float,
+) -> Patches:
+    from promethium.signal.reconstruction._windows import plan_windows
+
+    if values.ndim != 3:
+        raise DataError(
+            f"3D patches {tuple(patch)} need an (inline, crossline, time) volume, got {values.shape}"
+        )
+    ov = [overlap] * 3 if isinstance(overlap, int | float) else list(overlap)
+    plan = plan_windows(values.shape, list(patch), ov, names=["inline", "crossline", "time"])
+    vals, lives, origins = [], [], []
+    for win in plan:
+        m = mask[win[0], win[1]]
+        if m.mean() < min_live:
+            continue
+        vals.append(values[win])
+        lives.append(m)
+        origins.append((win[0].start, win[1].start, win[2].start))
+    if not vals:
+        raise DataError(f"no patch of {tuple(patch)} has at least {min_live:.0%} live traces")
+    return Patches(np.stack(vals), np.stack(lives), np.asarray(origins, dtype=np.int64))
+
+
 # ------------------------------------------------------------------------------------------ augmentation
 def augment(
     arrays: Sequence[np.ndarray],
@@ -301,20 +421,22 @@ def augment(
     amplitude: tuple[float, float] | None = (0.5, 2.0),
     max_shift: int = 8,
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Apply one random transform to every array of ``arrays`` (``(batch, traces, samples)``) and to the
-    ``live`` mask ``(batch, traces)``, independently per batch item.
+    """Apply one random transform to every array of ``arrays`` (``(batch, traces, samples)`` or
+    ``(batch, inlines, crosslines, samples)``) and to the ``live`` mask ``(batch, traces...)``,
+    independently per batch item.
 
-    Transforms: reversal of the trace axis, polarity reversal, amplitude scaling (log-uniform in
+    Transforms: reversal of each trace axis, polarity reversal, amplitude scaling (log-uniform in
     ``amplitude``) and a circular-free time shift of up to ``max_shift`` samples (zero-filled).
     """
     out = [np.array(a, dtype=np.float32, copy=True) for a in arrays]
     lv = np.array(live, dtype=bool, copy=True)
     n = lv.shape[0]
     for b in range(n):
-        if flip and rng.random() < 0.5:
-            for a in out:
-                a[b] = a[b, ::-1]
-            lv[b] = lv[b, ::-1]
+        for axis in range(lv.ndim - 1):  # each trace axis: (traces,) or (inlines, crosslines)
+            if flip and rng.random() < 0.5:
+                for a in out:
+                    a[b] = np.flip(a[b], axis=axis)
+                lv[b] = np.flip(lv[b], axis=axis)
         gain = 1.0
         if polarity and rng.random() < 0.5:
             gain = -gain
@@ -324,11 +446,11 @@ def augment(
         for a in out:
             a[b] *= gain
             if shift > 0:
-                a[b, :, shift:] = a[b, :, :-shift].copy()
-                a[b, :, :shift] = 0
+                a[b, ..., shift:] = a[b, ..., :-shift].copy()
+                a[b, ..., :shift] = 0
             elif shift < 0:
-                a[b, :, :shift] = a[b, :, -shift:].copy()
-                a[b, :, shift:] = 0
+                a[b, ..., :shift] = a[b, ..., -shift:].copy()
+                a[b, ..., shift:] = 0
     return out, lv
 
 
@@ -342,6 +464,10 @@ class NormRecord:
     def invert(self, values: np.ndarray) -> np.ndarray:
         """``values`` ``(n, ...)`` back in the original amplitude units."""
         return values * self.scale.reshape((-1,) + (1,) * (values.ndim - 1))
+
+    def invert_scale(self, values: np.ndarray) -> np.ndarray:
+        """``values`` ``(n, ...)`` scaled as :func:`normalise` scaled its input (float32)."""
+        return (values / self.scale.reshape((-1,) + (1,) * (values.ndim - 1))).astype(np.float32)
 
     def to_dict(self) -> dict[str, list[float]]:
         return {"scale": [float(s) for s in self.scale]}

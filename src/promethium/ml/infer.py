@@ -1,7 +1,8 @@
 """Inference: fill the missing traces of a section or volume with a trained model.
 
 The data are cut into overlapping (trace, time) windows with the planner of
-:mod:`promethium.signal.reconstruction._windows` (per inline for a volume when the model is 2D), each
+:mod:`promethium.signal.reconstruction._windows` (per inline for a volume when the model is 2D; (inline,
+crossline, time) windows of the volume for a 3D model), each
 window is normalised by the RMS of its live samples, windows run through the model in batches, and the
 outputs are blended with the planner's sin^2 weights. Recorded (live) traces are then put back exactly
 (data consistency). With ``mc_samples`` > 0 dropout stays on and the spread of that many passes is
@@ -10,6 +11,7 @@ returned as an uncertainty section.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -25,12 +27,14 @@ if TYPE_CHECKING:
 
     from promethium.ml.models.base import ReconstructionModel
 
-__all__ = ["DEFAULT_OVERLAP", "DEFAULT_PATCH", "denoise", "reconstruct"]
+__all__ = ["DEFAULT_OVERLAP", "DEFAULT_PATCH", "DEFAULT_PATCH_3D", "denoise", "reconstruct"]
 
 #: smallest default inference window (traces, samples). The models are fully convolutional, so windows
 #: larger than the training patch cost nothing in quality (measured on the unseen Alaska traces: 9.02 dB
 #: with 64 x 128 windows, 9.03 with 128 x 512) and far less in overlap and per-window work.
 DEFAULT_PATCH = (128, 512)
+#: the same for 3D models: (inlines, crosslines, samples)
+DEFAULT_PATCH_3D = (16, 64, 256)
 DEFAULT_OVERLAP = 0.125
 #: samples per forward pass on a CPU when ``batch_size`` is not given: a few windows at a time keep the
 #: activations in cache. Measured per CPU-second on one core (shipped U-Net, bf16, 128 x 512 windows,
@@ -176,7 +180,7 @@ def _run(
 ) -> Any:
     import torch
 
-    from promethium.ml.train import bf16_supported, resolve_device
+    from promethium.ml.train import bf16_for, resolve_device
     from promethium.signal.reconstruction._windows import plan_windows
 
     if isinstance(data, SeismicData):
@@ -198,24 +202,26 @@ def _run(
         raise DataError("the data have no live trace; there is nothing to reconstruct from")
     if not np.isfinite(values[mask]).all():
         raise DataError("the live traces hold NaN or Inf samples; clean them first")
-    if net.spatial_dims != 2:
-        raise ParameterError(
-            "model", f"{net.architecture} works on {net.spatial_dims}D patches; only 2D is supported"
+    if net.spatial_dims == 3 and values.ndim != 3:
+        raise DataError(
+            f"the {net.architecture} model fills (inline, crossline, time) volumes, got shape {values.shape}"
         )
     if batch_size is not None and batch_size < 1:
         raise ParameterError("batch_size", f"must be at least 1, got {batch_size}")
     if mc_samples < 0:
         raise ParameterError("mc_samples", f"must be >= 0, got {mc_samples}")
-    trained = net.meta.get("patch") or net.meta.get("training", {}).get("patch") or DEFAULT_PATCH
-    win = tuple(patch or (max(int(trained[0]), DEFAULT_PATCH[0]), max(int(trained[1]), DEFAULT_PATCH[1])))
-    if len(win) != 2 or min(win) < 2:
-        raise ParameterError("patch", f"must be (traces, samples) >= 2, got {win}")
+    default = DEFAULT_PATCH if net.spatial_dims == 2 else DEFAULT_PATCH_3D
+    trained = net.meta.get("patch") or net.meta.get("training", {}).get("patch") or default
+    win = tuple(patch or tuple(max(int(t), d) for t, d in zip(trained, default, strict=False)))
+    if len(win) != net.spatial_dims or min(win) < 2:
+        want = "(traces, samples)" if net.spatial_dims == 2 else "(inlines, crosslines, samples)"
+        raise ParameterError("patch", f"must be {want}, each >= 2, got {win}")
     clean = np.where(mask[..., None], values, 0.0).astype(np.float32)
-    sections = clean[None] if clean.ndim == 2 else clean
-    smasks = mask[None] if mask.ndim == 1 else mask
-    plan = plan_windows(
-        sections.shape[1:], [int(win[0]), int(win[1])], [overlap, overlap], names=["trace", "time"]
-    )
+    # 2D models work on sections (each inline of a volume in turn), 3D models on the whole volume.
+    sections = clean[None] if clean.ndim == net.spatial_dims else clean
+    smasks = mask[None] if mask.ndim == net.spatial_dims - 1 else mask
+    names = ["trace", "time"] if net.spatial_dims == 2 else ["inline", "crossline", "time"]
+    plan = plan_windows(sections.shape[1:], [int(n) for n in win], [overlap] * len(win), names=names)
     windows = list(plan)
     weights = [plan.weights(w).astype(np.float32) for w in windows]
     # A window needs the model when it has live traces to work from and, unless denoising, traces to
@@ -224,21 +230,21 @@ def _run(
         (i, j)
         for i in range(sections.shape[0])
         for j, w in enumerate(windows)
-        if smasks[i, w[0]].any() and (denoise or not smasks[i, w[0]].all())
+        if smasks[i][w[:-1]].any() and (denoise or not smasks[i][w[:-1]].all())
     ]
     dev = resolve_device(device)
     if precision not in ("auto", "float32", "bfloat16"):
         raise ParameterError(
             "precision", f"unknown precision {precision!r}", allowed="auto, float32, bfloat16"
         )
-    use_bf16 = precision == "bfloat16" or (precision == "auto" and bf16_supported(dev))
+    use_bf16 = precision == "bfloat16" or (precision == "auto" and bf16_for(net, dev))
     net = net.to(dev).eval()
     if batch_size is None:
-        per_window = int(win[0]) * int(win[1])
+        per_window = math.prod(int(n) for n in win)
         batch_size = GPU_BATCH_WINDOWS if dev.type != "cpu" else max(1, CPU_BATCH_SAMPLES // per_window)
     # oneDNN's convolutions run 1.5-3x faster on channels-last tensors on a CPU (bf16 and float32 alike);
     # the output is the same to float rounding.
-    fmt = torch.channels_last if dev.type == "cpu" else torch.contiguous_format
+    fmt = torch.channels_last if dev.type == "cpu" and net.spatial_dims == 2 else torch.contiguous_format
     net = net.to(memory_format=fmt)  # type: ignore[call-overload]  # torch takes it; its stubs omit it
     n_pass = max(1, mc_samples)
     if mc_samples > 0 and _enable_dropout(net) == 0:
@@ -255,9 +261,11 @@ def _run(
             for k in range(0, len(jobs), batch_size):
                 chunk = jobs[k : k + batch_size]
                 x = np.stack([sections[i][windows[j]] for i, j in chunk])
-                m = np.stack([smasks[i, windows[j][0]] for i, j in chunk])
+                m = np.stack([smasks[i][windows[j][:-1]] for i, j in chunk])
                 xn, rec = normalise(x, m)
-                xt = torch.from_numpy(xn[:, None]).to(dev).contiguous(memory_format=fmt)
+                xt = torch.from_numpy(xn[:, None]).to(dev)
+                if net.spatial_dims == 2:
+                    xt = xt.contiguous(memory_format=fmt)
                 mt = torch.from_numpy(m).to(dev)
                 for p in range(n_pass):
                     try:

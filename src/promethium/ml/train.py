@@ -109,7 +109,8 @@ class TrainConfig(BaseModel):
     seed: int = Field(default=0, ge=0, lt=2**31)
     steps: int = Field(default=1000, ge=1)
     batch_size: int = Field(default=16, ge=1)
-    patch: tuple[int, int] = (32, 64)
+    #: (traces, samples) for 2D models, (inlines, crosslines, samples) for 3D ones
+    patch: tuple[int, int] | tuple[int, int, int] = (32, 64)
     lr: float = Field(default=1e-3, gt=0)
     weight_decay: float = Field(default=1e-4, ge=0)
     schedule: Literal["cosine", "step", "constant"] = "cosine"
@@ -131,9 +132,13 @@ class TrainConfig(BaseModel):
 
     @field_validator("patch")
     @classmethod
-    def _check_patch(cls, v: tuple[int, int]) -> tuple[int, int]:
-        if v[0] < 4 or v[1] < 8:
-            raise ValueError(f"patch {v} must be at least (4 traces, 8 samples)")
+    def _check_patch(
+        cls, v: tuple[int, int] | tuple[int, int, int]
+    ) -> tuple[int, int] | tuple[int, int, int]:
+        if min(v[:-1]) < (4 if len(v) == 2 else 2) or v[-1] < 8:
+            raise ValueError(
+                f"patch {v} must be at least (4 traces, 8 samples) or (2 inlines, 2 crosslines, 8 samples)"
+            )
         return v
 
     def identity(self) -> dict[str, Any]:
@@ -162,6 +167,12 @@ def _validate_config(raw: Any, where: str) -> TrainConfig:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"{where}: invalid training configuration: {problems}") from None
+
+
+def bf16_for(model: ReconstructionModel, device: torch.device) -> bool:
+    """Whether ``model`` runs bfloat16 autocast on ``device``: where the device computes it natively and,
+    on CPUs, unless the architecture opts out (:attr:`ReconstructionModel.cpu_bf16`)."""
+    return bf16_supported(device) and (device.type != "cpu" or model.cpu_bf16)
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -212,7 +223,7 @@ class _Batch:
 class _Source:
     """Draws batches: synthetic sections, or patches of a survey (targets known only on live traces)."""
 
-    def __init__(self, cfg: DataConfig, patch: tuple[int, int], patches: Patches | None) -> None:
+    def __init__(self, cfg: DataConfig, patch: tuple[int, ...], patches: Patches | None) -> None:
         self.cfg = cfg
         self.patch = patch
         self.patches = patches
@@ -252,7 +263,7 @@ class _Source:
         cfg = self.cfg
         if self.patches is None:
             noisy, target = self._synthetic(rng, n)
-            live = np.ones(noisy.shape[:2], dtype=bool)
+            live = np.ones(noisy.shape[:-1], dtype=bool)
         else:
             n_syn = int(rng.binomial(n, cfg.synthetic_fraction)) if cfg.synthetic_fraction > 0 else 0
             noisy, target, live = self._survey(rng, n - n_syn)
@@ -260,7 +271,7 @@ class _Source:
                 s_noisy, s_target = self._synthetic(rng, n_syn)
                 noisy = np.concatenate([noisy, s_noisy])
                 target = np.concatenate([target, s_target])
-                live = np.concatenate([live, np.ones(s_noisy.shape[:2], dtype=bool)])
+                live = np.concatenate([live, np.ones(s_noisy.shape[:-1], dtype=bool)])
         arrays = [noisy, target]
         if cfg.augment:
             arrays, live = augment(arrays, live, rng)
@@ -268,10 +279,11 @@ class _Source:
         if self.masks is None:
             keep = live.copy()
         else:
-            keep = np.stack([self.masks((recorded.shape[1],), rng, base=live[b]) for b in range(n)])
+            trace_shape = tuple(recorded.shape[1:-1])
+            keep = np.stack([self.masks(trace_shape, rng, base=live[b]) for b in range(n)])
         inp = np.where(keep[..., None], recorded, 0.0).astype(np.float32)
         inp_n, rec = normalise(inp, keep)
-        target_n = (target / rec.scale[:, None, None]).astype(np.float32)
+        target_n = rec.invert_scale(target)
         return _Batch(inp_n, target_n, keep, live.astype(np.float32))
 
 
@@ -463,6 +475,12 @@ def train(
     source = _Source(cfg.data, cfg.patch, _survey_patches(cfg, data))
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, **cfg.model_args).to(device)
+    if model.spatial_dims != len(cfg.patch):
+        want = "(traces, samples)" if model.spatial_dims == 2 else "(inlines, crosslines, samples)"
+        raise ConfigurationError(
+            f"config: the {cfg.model} model takes {model.spatial_dims}D patches {want}, "
+            f"got patch {list(cfg.patch)}"
+        )
     # Adversarial models (gan) train their discriminator with an optimiser of its own.
     adversarial = hasattr(model, "discriminator_loss")
     gen_params = model.generator_parameters() if adversarial else list(model.parameters())  # type: ignore[operator]
@@ -473,7 +491,7 @@ def train(
         if adversarial
         else None
     )
-    use_amp = cfg.amp and bf16_supported(device)
+    use_amp = cfg.amp and bf16_for(model, device)
     val = [
         source.batch(np.random.default_rng([cfg.seed, 2**31 + k]), cfg.batch_size)
         for k in range(cfg.val_batches)
@@ -635,7 +653,7 @@ def finetune(
     steps: int = 200,
     *,
     batch_size: int = 8,
-    patch: tuple[int, int] | None = None,
+    patch: tuple[int, ...] | None = None,
     lr: float = 1e-4,
     seed: int = 0,
     masks: Sequence[str] = ("random", "gaps"),
@@ -658,16 +676,21 @@ def finetune(
     if steps < 1:
         raise ParameterError("steps", f"must be at least 1, got {steps}")
     if patch is None:
-        mp = model.meta.get("patch") or model.meta.get("training", {}).get("patch") or (32, 64)
-        patch = (int(mp[0]), int(mp[1]))
+        default = (32, 64) if model.spatial_dims == 2 else (8, 16, 64)
+        mp = model.meta.get("patch") or model.meta.get("training", {}).get("patch") or default
+        patch = tuple(int(v) for v in mp)
+    if len(patch) != model.spatial_dims:
+        raise ParameterError(
+            "patch", f"the {model.architecture} model takes {model.spatial_dims} sizes, got {patch}"
+        )
     # Sparse data (75 % missing) still give patches: any patch with a few live traces teaches something.
     patches = extract_patches(data, patch, overlap=0.5, min_live=0.1)
-    if patches.live.sum(axis=1).max() < 2:
+    if patches.live.reshape(len(patches), -1).sum(axis=1).max() < 2:
         raise DataError("fine-tuning needs patches with at least two live traces")
     cfg = DataConfig(masks=list(masks), mask_fraction=mask_fraction)
     source = _Source(cfg, patch, patches)
     dev = resolve_device(device)
-    use_amp = amp and bf16_supported(dev)
+    use_amp = amp and bf16_for(model, dev)
     model.to(dev).train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     losses: list[float] = []

@@ -93,6 +93,8 @@ class ReconstructionModel(nn.Module):
     architecture: ClassVar[str] = ""
     #: number of trace axes a model works on (2: (trace, time) sections; 3: (inline, crossline, time))
     spatial_dims: ClassVar[int] = 2
+    #: whether bfloat16 autocast is used on CPUs with native bf16 (an architecture may opt out)
+    cpu_bf16: ClassVar[bool] = True
 
     def __init__(self, **config: Any) -> None:
         super().__init__()
