@@ -9,7 +9,9 @@ Reconstruction: per section and case, traces are hidden with ``make_mask(shape, 
 every method fills them; the figure is the SNR (dB) on the hidden traces only, with wall time. Methods:
 ``linear``, ``dip``, ``fx_learned`` (and ``fx_predict`` on regular decimation), the shipped
 ``unet-reconstruct`` as is (``unet``) and after self-supervised fine-tuning on the damaged section itself
-(``unet_ft``: only its recorded traces are used). ``alaska_ho`` is traces 400-533 of the Alaska line,
+(``unet_ft``: only its recorded traces are used). On volumes (``cube``) ``pocs`` joins the classical
+methods and the 3D network (``--model3d``, default the shipped ``unet3d-reconstruct``) runs as is
+(``unet3d``) and fine-tuned (``unet3d_ft``). ``alaska_ho`` is traces 400-533 of the Alaska line,
 never seen in training (the model was trained on traces 0-399); the others were never used at all.
 Denoising (``--denoise``): band-limited noise at 0 dB input SNR, shipped ``unet-denoise`` against
 ``rank_denoise`` and ``fx_decon``.
@@ -46,6 +48,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     ap.add_argument("--denoise", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--model3d", default="unet3d-reconstruct", help="3D model for volumes ('' to skip)")
     args = ap.parse_args(argv)
 
     import torch
@@ -83,6 +86,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             damaged = ref.replace(np.where(keep[..., None], ref.values, 0), trace_mask=keep)
             row = {"section": name, "case": case}
             methods = ["linear", "dip", "fx_learned"] + (["fx_predict"] if case.startswith("regular") else [])
+            if ref.values.ndim == 3:
+                methods.append("pocs")
             for method in methods:
                 t0 = time.perf_counter()
                 try:
@@ -99,11 +104,25 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                 ml.finetune(net, damaged, steps=args.finetune_steps)
                 out = ml.reconstruct(damaged, net)
                 row["unet_ft"] = [round(snr_missing(ref, out, keep), 2), round(time.perf_counter() - t0, 1)]
+            if ref.values.ndim == 3 and args.model3d:
+                net3 = ml.load_model(ml.resolve_model(args.model3d))
+                t0 = time.perf_counter()
+                out = ml.reconstruct(damaged, net3)
+                row["unet3d"] = [round(snr_missing(ref, out, keep), 2), round(time.perf_counter() - t0, 1)]
+                if args.finetune_steps:
+                    t0 = time.perf_counter()
+                    ml.finetune(net3, damaged, steps=args.finetune_steps)
+                    out = ml.reconstruct(damaged, net3)
+                    row["unet3d_ft"] = [
+                        round(snr_missing(ref, out, keep), 2),
+                        round(time.perf_counter() - t0, 1),
+                    ]
             classical = [v[0] for k, v in row.items() if k in methods and isinstance(v, list)]
             row["best_classical"] = max(classical)
             row["margin_unet"] = round(row["unet"][0] - max(classical), 2)  # type: ignore[index]
-            if "unet_ft" in row:
-                row["margin_unet_ft"] = round(row["unet_ft"][0] - max(classical), 2)  # type: ignore[index]
+            for key in ("unet_ft", "unet3d", "unet3d_ft"):
+                if key in row:
+                    row[f"margin_{key}"] = round(row[key][0] - max(classical), 2)  # type: ignore[index]
             rows.append(row)
             print(json.dumps(row), flush=True)
     result: dict[str, object] = {"rows": rows}

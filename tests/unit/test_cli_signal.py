@@ -238,3 +238,27 @@ def test_reconstruct_and_denoise_with_the_shipped_network(files: dict[str, Path]
     )
     assert missing.exit_code != 0
     assert "not found" in _err(missing)
+
+
+def test_reconstruct_a_volume_with_a_3d_network(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from promethium.ml import build_model, save_model
+
+    cube = make_survey("3d", n_inline=5, n_crossline=8, n_samples=60, seed=3)
+    damaged, _ = damage(cube, 0.3, 0.0, seed=4)
+    src_path = tmp_path / "cube.sgy"
+    pio.write(damaged, src_path)
+    model = save_model(build_model("unet3d", base_channels=4, depth=1), tmp_path / "tiny3d.pt")
+    out = tmp_path / "filled.zarr"
+    args = ["reconstruct", str(src_path), str(out), "-m", "unet3d", "--model", str(model)]
+    result = runner.invoke(app, [*args, "--window", "4,8,32", "--finetune", "--finetune-steps", "2"])
+    assert result.exit_code == 0, _err(result)
+    src = pio.read(src_path)
+    got = pio.read(out)
+    assert got.shape == src.shape
+    assert got.trace_mask.all()
+    np.testing.assert_array_equal(got.values[src.trace_mask], src.values[src.trace_mask])
+    assert got.history[-1]["parameters"]["patch"] == [4, 8, 32]
+    bad = runner.invoke(app, [*args, "--overwrite", "--window", "8,32"])
+    assert bad.exit_code != 0
+    assert "inlines,crosslines,samples" in _err(bad)

@@ -114,10 +114,12 @@ _FORMAT = typer.Option(None, "--format", "-f", help="Output format when the exte
 _OVERWRITE = typer.Option(False, "--overwrite", help="Replace OUT if it exists (refused otherwise).")
 _FIGURE = typer.Option(None, "--figure", help="Also write an input/output/difference PNG here.")
 _MODEL = typer.Option(
-    None, "--model", help="unet: a shipped model name (promethium models list) or a model file (.pt)."
+    None,
+    "--model",
+    help="unet, unet3d: a shipped model name (promethium models list) or a model file (.pt).",
 )
 #: methods run by a trained network (promethium.ml) rather than promethium.signal
-_LEARNED = ("unet",)
+_LEARNED = ("unet", "unet3d")
 
 
 def _learned(
@@ -139,9 +141,10 @@ def _learned(
         ml.finetune(net, data, steps=finetune_steps, progress=lambda s, n, m: bar.update(ft, completed=s))
     kw: dict[str, Any] = dict(extra)
     if window is not None:
-        if len(window) != 2 or None in window:
-            raise ParameterError("--window", "a network takes 2D windows: traces,samples")
-        kw["patch"] = (int(window[0] or 0), int(window[1] or 0))
+        if len(window) != net.spatial_dims or None in window:
+            want = "traces,samples" if net.spatial_dims == 2 else "inlines,crosslines,samples"
+            raise ParameterError("--window", f"the {net.architecture} network takes windows {want}")
+        kw["patch"] = tuple(int(w or 0) for w in window)
     task_id = bar.add_task(f"{task} ({net.architecture})", total=None)
     run = ml.reconstruct if task == "reconstruct" else ml.denoise
     return run(data, net, progress=lambda done, total: bar.update(task_id, completed=done, total=total), **kw)
@@ -216,7 +219,9 @@ def reconstruct_cmd(
     figure: str | None = _FIGURE,
     model: str | None = _MODEL,
     finetune: bool = typer.Option(
-        False, "--finetune", help="unet: first fine-tune the model on IN's own live traces (self-supervised)."
+        False,
+        "--finetune",
+        help="unet, unet3d: first fine-tune the model on IN's own live traces (self-supervised).",
     ),
     finetune_steps: int = typer.Option(150, "--finetune-steps", min=1, help="Steps of --finetune."),
 ) -> None:
@@ -224,8 +229,9 @@ def reconstruct_cmd(
 
     Recorded traces are kept exactly. Methods: linear, nearest, sinc (baselines), pocs, fista, drr,
     mssa, fx_predict (regular decimation), dip (along local slopes), blend and fx_learned (combinations
-    fitted on held-out traces), and unet (a trained network: the shipped model unless --model names
-    another; --finetune adapts it to IN first).
+    fitted on held-out traces), unet (a trained network: the shipped model unless --model names
+    another; --finetune adapts it to IN first) and unet3d (the 3D network, for volumes: it uses the
+    inline and crossline directions at once).
 
     **Examples**
 
@@ -233,6 +239,7 @@ def reconstruct_cmd(
     promethium reconstruct damaged.sgy repaired.sgy --method pocs
     promethium reconstruct damaged.sgy repaired.zarr --method drr -p rank=6 --window 64,200
     promethium reconstruct damaged.sgy repaired.sgy --method unet --finetune
+    promethium reconstruct cube.sgy cube-filled.zarr --method unet3d --finetune
     ```
     """
     from promethium import io as pio
@@ -251,6 +258,8 @@ def reconstruct_cmd(
     n_missing = int((~data.trace_mask).sum())
     with _progress(state.err, disable=state.quiet, unit="windows") as bar:
         if learned:
+            if model is None and method.strip().lower() == "unet3d":
+                model = "unet3d"  # the shipped 3D network
             out = _learned(
                 "reconstruct", data, model, finetune_steps if finetune else 0, extra, win, bar, state.quiet
             )
