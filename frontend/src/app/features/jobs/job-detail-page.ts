@@ -9,6 +9,7 @@ import { Store } from '@ngrx/store';
 import { jobsLogs } from '../../api/fn/jobs/jobs-logs';
 import { JobEventOut } from '../../api/models/job-event-out';
 import { Notifier } from '../../core/errors';
+import { JobSocket } from './job-socket';
 import { FINAL_STATUSES } from './job-updates';
 import { JobsActions, jobsFeature } from './jobs.store';
 
@@ -18,11 +19,13 @@ import { JobsActions, jobsFeature } from './jobs.store';
   template: `
     @if (job(); as j) {
       <h1>Job {{ j.kind }} <small class="mono">{{ j.id }}</small></h1>
-      <p>Status: <strong data-testid="job-status">{{ j.status }}</strong> · {{ j.progress | percent }}</p>
+      <p>Status: <strong data-testid="job-status">{{ j.status }}</strong> · {{ j.progress | percent }}
+        @if (!final()) { <span class="live" data-testid="job-updates">· updates: {{ liveState() === 'live' ? 'live (WebSocket)' : liveState() === 'polling' ? 'polling (the live connection dropped)' : 'connecting…' }}</span> }</p>
       <mat-progress-bar mode="determinate" [value]="100 * j.progress" aria-label="Job progress" />
       @if (j.error) { <p class="error" role="alert">{{ j.error }}</p> }
       <p>
-        @if (!final()) { <button mat-stroked-button type="button" (click)="cancel()">Cancel job</button> }
+        @if (!final()) { <button mat-stroked-button type="button" (click)="cancel()" data-testid="job-cancel">Cancel job</button> }
+        @if (j.status === 'succeeded') { <a mat-flat-button [routerLink]="['/results', j.id]" data-testid="open-result">Open the result viewer</a> }
         @if (j.dataset_id) { <a mat-button [routerLink]="['/datasets', j.dataset_id]">Input dataset</a> }
       </p>
       <div class="grid">
@@ -64,6 +67,7 @@ import { JobsActions, jobsFeature } from './jobs.store';
     dd { margin: 0; }
     .mono { font-family: monospace; font-size: 0.8rem; }
     .error { color: #b00020; }
+    .live { color: #555; font-size: 0.85rem; }
     .log { font-size: 0.9rem; max-height: 40vh; overflow: auto; }
     pre { white-space: pre-wrap; }
   `,
@@ -77,6 +81,7 @@ export class JobDetailPage implements OnInit, OnDestroy {
   readonly job = computed(() => this.byId()[this.id()] ?? null);
   readonly final = computed(() => FINAL_STATUSES.includes(this.job()?.status ?? ''));
   readonly events = signal<JobEventOut[]>([]);
+  readonly liveState = inject(JobSocket).state;
   private timer: ReturnType<typeof setInterval> | null = null;
   private lastFetch = false;
 

@@ -11,7 +11,11 @@ import { datasetsGet } from '../../api/fn/datasets/datasets-get';
 import { DatasetOut } from '../../api/models/dataset-out';
 import { Notifier } from '../../core/errors';
 import { ColormapName, colormap, percentileAbs, renderDensity } from './render';
+import { DisplayPrefsStore } from './prefs';
+import { ticks } from './ticks';
 import { TraceWindow, TraceWindowService, WindowQuery } from './trace-window';
+
+export { ticks };
 
 /** The visible part of the section, in trace and sample indices of the full dataset (floats). */
 interface View {
@@ -101,10 +105,11 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
   readonly hover = signal<string | null>(null);
   readonly clipValue = signal(1);
   readonly windowLabel = signal('');
-  cmap: ColormapName = 'grey';
-  clipPct = 99;
-  gain = 1;
-  mode: 'auto' | 'density' | 'wiggle' = 'auto';
+  private readonly prefs = inject(DisplayPrefsStore).prefs();
+  cmap: ColormapName = this.prefs.colormap;
+  clipPct = this.prefs.clipPct;
+  gain = this.prefs.gain;
+  mode: 'auto' | 'density' | 'wiggle' = this.prefs.mode;
 
   private nTraces = 0;
   private nSamples = 0;
@@ -427,16 +432,4 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
       f();
     }
   }
-}
-
-/** About `n` round tick values between a and b. */
-export function ticks(a: number, b: number, n: number): number[] {
-  const span = Math.abs(b - a);
-  if (!(span > 0)) return [];
-  const raw = span / n;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
-  const out: number[] = [];
-  for (let t = Math.ceil(Math.min(a, b) / step) * step; t <= Math.max(a, b) + 1e-9; t += step) out.push(Number(t.toPrecision(12)));
-  return out;
 }
