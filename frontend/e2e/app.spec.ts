@@ -75,7 +75,11 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
   await expect(page.getByTestId('readout')).toContainText('trace');
   await shot(page, '06-viewer-wiggle');
 
-  // Reconstruct with a form generated from the workflow schema.
+  // Reconstruct with a form generated from the workflow schema; status pushed over the WebSocket.
+  const frames: string[] = [];
+  page.on('websocket', (ws) => {
+    if (ws.url().includes('/api/v1/ws')) ws.on('framereceived', (f) => frames.push(String(f.payload)));
+  });
   const datasetId = page.url().split('/viewer/')[1];
   await page.goto(`/datasets/${datasetId}`);
   await page.getByRole('link', { name: 'Run a job on it' }).click();
@@ -89,13 +93,70 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
   await expect(page.getByTestId('job-log')).not.toContainText('No events yet');
   await page.waitForTimeout(600); // the progress bar animates
   await shot(page, '08-job-detail');
+  expect(frames.some((f) => f.includes('"type": "ready"') || f.includes('"type":"ready"'))).toBe(true);
+  expect(frames.some((f) => f.includes('subscribed'))).toBe(true);
+
+  // The result viewer: input, result and difference painted with one clip; metrics; download.
+  await page.getByTestId('open-result').click();
+  await expect(page).toHaveURL(/\/results\/[0-9a-f-]{36}$/);
+  await page.waitForFunction(() => {
+    const s = window.promethiumResult?.stats;
+    return !!s && s.fetches > 0 && s.painted[0] > 0.5 && s.painted[1] > 0.5;
+  });
+  await expect(page.getByTestId('metrics-table')).toContainText('Run time (s)');
+  await page.getByTestId('panel-1').hover({ position: { x: 150, y: 150 } });
+  await expect(page.getByTestId('result-readout')).toContainText('difference');
+  await shot(page, '09-result-viewer');
+  const before = await page.evaluate(() => window.promethiumResult?.view());
+  await page.getByTestId('panel-2').focus();
+  for (let i = 0; i < 4; i++) await page.keyboard.press('+');
+  const after = await page.evaluate(() => window.promethiumResult?.view());
+  expect(after!.t1 - after!.t0).toBeLessThan(before!.t1 - before!.t0); // one view for the three panels
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-result').click()]);
+  expect(download.suggestedFilename()).toMatch(/^result-[0-9a-f-]{36}\.sgy$/);
+  const saved = join(ART, 'downloaded-result.sgy');
+  await download.saveAs(saved);
+  const { statSync } = await import('node:fs');
+  expect(statSync(saved).size).toBeGreaterThan(3600 + 534 * 240);
+  await expect(page.getByRole('status').filter({ hasText: 'Downloaded result-' })).toBeVisible();
+
+  // A comparison of methods on the same hidden traces.
+  await page.goto(`/jobs?dataset=${datasetId}&kind=compare`);
+  await expect(page.getByTestId('job-dataset')).toContainText('seisplot_31_81_PR');
+  await page.getByLabel('Methods').fill('["linear", "pocs"]');
+  await shot(page, '10-compare-form');
+  await page.getByTestId('job-submit').click();
+  await expect(page.getByTestId('job-status')).toHaveText('succeeded', { timeout: 150_000 });
+  await page.getByTestId('open-result').click();
+  const table = page.getByTestId('comparison-table');
+  await expect(table.getByRole('row')).toHaveCount(3);
+  await expect(table).toContainText('linear');
+  await expect(table).toContainText('pocs');
+  await expect(page.getByTestId('best-method')).toHaveText(/linear|pocs/);
+  await page.waitForFunction(() => (window.promethiumResult?.stats.painted[0] ?? 0) > 0.5);
+  await shot(page, '11-compare-result');
 
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await expect(page.getByTestId('health-status')).toContainText('ok');
-  await shot(page, '09-dashboard');
+  await expect(page.getByTestId('system-status')).toContainText('the API process');
+  await expect(page.getByTestId('storage-used')).toContainText('dataset');
+  await shot(page, '12-dashboard');
+  await page.getByRole('link', { name: 'Models' }).click();
+  await expect(page.getByText(/model\(s\)/)).toBeVisible();
+  await shot(page, '13-models');
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByLabel('Colormap').click();
+  await page.getByRole('option', { name: 'Seismic (diverging)' }).click();
+  await page.getByRole('button', { name: 'Save display defaults' }).click();
+  expect(await page.evaluate(() => localStorage.getItem('promethium.display'))).toContain('seismic');
+  await shot(page, '14-settings');
   await page.getByRole('link', { name: 'Users' }).click();
   await expect(page.getByRole('cell', { name: USER })).toBeVisible();
-  await shot(page, '10-users');
+  await page.getByLabel('User name').fill('e2e-viewer');
+  await page.getByLabel('Initial password').fill('viewer-password-long-enough');
+  await page.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.getByRole('cell', { name: 'e2e-viewer' })).toBeVisible();
+  await shot(page, '15-users');
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login/);
@@ -131,7 +192,7 @@ test('viewer figures: first paint of 1000x1000, panning a 5000-trace section', a
   const paint = await page.evaluate(() => window.promethiumViewer?.stats.lastRenderMs ?? -1);
   figures['first_paint_ms_1000x1000'] = Number(paint.toFixed(1));
   expect(paint).toBeLessThan(300);
-  await shot(page, '11-viewer-5000');
+  await shot(page, '16-viewer-5000');
 
   // Zoom to 1000 of the 5000 traces, then pan one frame per animation frame for 3 s.
   await page.getByTestId('viewer-canvas').focus();
@@ -157,12 +218,13 @@ test('viewer figures: first paint of 1000x1000, panning a 5000-trace section', a
   );
   figures['pan_fps_5000_traces'] = Number(fps.toFixed(1));
   expect(fps).toBeGreaterThanOrEqual(30);
-  await shot(page, '12-viewer-panned');
+  await shot(page, '17-viewer-panned');
   writeFileSync(join(ART, 'figures.json'), JSON.stringify(figures, null, 2) + '\n');
 });
 
 declare global {
   interface Window {
     promethiumViewer?: { stats: { lastRenderMs: number; lastWindow: string; fetches: number; nonBlank: boolean }; panBy(traces: number): void };
+    promethiumResult?: { stats: { fetches: number; painted: number[]; clip: number; window: string }; view(): { t0: number; t1: number; s0: number; s1: number } };
   }
 }

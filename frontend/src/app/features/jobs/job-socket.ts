@@ -118,15 +118,14 @@ export class JobSocket {
     }
     this.socket = null;
     this.ready = false;
-    this.state.set(this.listeners.size ? 'polling' : 'idle');
+    this.state.set('polling'); // the watchers poll from now on; a new watch tries the socket again
     if (had || this.listeners.size) this.closed$.next();
   }
 
   private disconnect(): void {
-    if (this.socket) {
-      this.socket.onclose = this.socket.onerror = this.socket.onmessage = null;
-      this.socket.close(1000);
-    }
+    if (!this.socket) return; // dropped already
+    this.socket.onclose = this.socket.onerror = this.socket.onmessage = null;
+    this.socket.close(1000);
     this.socket = null;
     this.ready = false;
     this.state.set('idle');
