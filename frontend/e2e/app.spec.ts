@@ -104,6 +104,7 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
     return !!s && s.fetches > 0 && s.painted[0] > 0.5 && s.painted[1] > 0.5;
   });
   await expect(page.getByTestId('metrics-table')).toContainText('Run time (s)');
+  await expect(page.getByTestId('metrics-table')).toContainText('534'); // traces of the output
   await page.getByTestId('panel-1').hover({ position: { x: 150, y: 150 } });
   await expect(page.getByTestId('result-readout')).toContainText('difference');
   await shot(page, '09-result-viewer');
@@ -134,6 +135,7 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
   await expect(table).toContainText('pocs');
   await expect(page.getByTestId('best-method')).toHaveText(/linear|pocs/);
   await page.waitForFunction(() => (window.promethiumResult?.stats.painted[0] ?? 0) > 0.5);
+  await table.scrollIntoViewIfNeeded();
   await shot(page, '11-compare-result');
 
   await page.getByRole('link', { name: 'Dashboard' }).click();
@@ -151,11 +153,11 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
   expect(await page.evaluate(() => localStorage.getItem('promethium.display'))).toContain('seismic');
   await shot(page, '14-settings');
   await page.getByRole('link', { name: 'Users' }).click();
-  await expect(page.getByRole('cell', { name: USER })).toBeVisible();
+  await expect(page.getByRole('cell', { name: USER, exact: true })).toBeVisible();
   await page.getByLabel('User name').fill('e2e-viewer');
   await page.getByLabel('Initial password').fill('viewer-password-long-enough');
   await page.getByRole('button', { name: 'Add user' }).click();
-  await expect(page.getByRole('cell', { name: 'e2e-viewer' })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'e2e-viewer', exact: true })).toBeVisible();
   await shot(page, '15-users');
 
   await page.getByRole('button', { name: 'Sign out' }).click();

@@ -19,7 +19,7 @@ import { AuthActions, authFeature } from './auth.store';
       @if (handset()) {
         <button mat-button type="button" (click)="nav.toggle()" aria-label="Toggle navigation">Menu</button>
       }
-      <a routerLink="/" class="brand" aria-label="Promethium, dashboard">Promethium</a>
+      <a routerLink="/" class="brand">Promethium</a>
       <span class="spacer"></span>
       @if (user(); as u) {
         <span class="who" aria-label="Signed in user">{{ u.username }} ({{ u.role }})</span>

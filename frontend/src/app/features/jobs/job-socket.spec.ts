@@ -48,9 +48,9 @@ describe('live job updates over the WebSocket', () => {
     TestBed.inject(TokenStore).set({ access_token: 'acc', refresh_token: 'refresh-token-x', token_type: 'bearer', expires_in: 900, refresh_expires_in: 1000 });
   });
 
-  it('builds the socket URL with the access token', () => {
-    expect(socketUrl({ protocol: 'https:', host: 'h:1' }, 'a b')).toBe('wss://h:1/api/v1/ws?token=a%20b');
-    expect(socketUrl({ protocol: 'http:', host: 'h' }, 't')).toBe('ws://h/api/v1/ws?token=t');
+  it('builds the socket URL without the token (that goes in the first message)', () => {
+    expect(socketUrl({ protocol: 'https:', host: 'h:1' })).toBe('wss://h:1/api/v1/ws');
+    expect(socketUrl({ protocol: 'http:', host: 'h' })).toBe('ws://h/api/v1/ws');
   });
 
   it('applies status and progress events of its own job only', () => {
@@ -68,9 +68,11 @@ describe('live job updates over the WebSocket', () => {
     await tick();
     expect(sockets.length).toBe(1);
     const s = sockets[0];
-    expect(s.url).toContain('/api/v1/ws?token=acc');
+    expect(s.url).toMatch(/\/api\/v1\/ws$/);
+    s.onopen?.(new Event('open'));
+    expect(s.sent).toEqual([{ type: 'auth', token: 'acc' }]);
     s.push({ type: 'ready', user: 'u' });
-    expect(s.sent).toEqual([{ type: 'subscribe', job_ids: ['j1'] }]);
+    expect(s.sent).toEqual([{ type: 'auth', token: 'acc' }, { type: 'subscribe', job_ids: ['j1'] }]);
     expect(TestBed.inject(JobSocket).state()).toBe('live');
     s.push({ type: 'subscribed', jobs: [{ job_id: 'j1', status: 'running', progress: 0.1 }], denied: [] });
     s.push({ type: 'progress', job_id: 'j1', progress: 0.5 });

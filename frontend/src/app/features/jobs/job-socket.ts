@@ -31,8 +31,9 @@ export const SOCKET_FACTORY = new InjectionToken<(url: string) => SocketLike>('S
   factory: () => (url: string) => new WebSocket(url),
 });
 
-export function socketUrl(loc: { protocol: string; host: string }, token: string): string {
-  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/api/v1/ws?token=${encodeURIComponent(token)}`;
+/** The socket's URL. The token goes in the first message, not the URL: URLs end up in access logs. */
+export function socketUrl(loc: { protocol: string; host: string }): string {
+  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/api/v1/ws`;
 }
 
 /** One shared connection to /api/v1/ws: opened on the first subscription, closed when nobody listens.
@@ -79,12 +80,13 @@ export class JobSocket {
     this.state.set('connecting');
     let s: SocketLike;
     try {
-      s = this.factory(socketUrl(location, token));
+      s = this.factory(socketUrl(location));
     } catch {
       this.drop();
       return;
     }
     this.socket = s;
+    s.onopen = () => s.send(JSON.stringify({ type: 'auth', token }));
     s.onmessage = (ev: MessageEvent) => {
       let msg: JobEvent;
       try {
@@ -113,7 +115,7 @@ export class JobSocket {
   private drop(): void {
     const had = this.socket !== null || this.state() === 'connecting';
     if (this.socket) {
-      this.socket.onclose = this.socket.onerror = this.socket.onmessage = null;
+      this.socket.onopen = this.socket.onclose = this.socket.onerror = this.socket.onmessage = null;
       if (this.socket.readyState <= 1) this.socket.close();
     }
     this.socket = null;
@@ -124,7 +126,7 @@ export class JobSocket {
 
   private disconnect(): void {
     if (!this.socket) return; // dropped already
-    this.socket.onclose = this.socket.onerror = this.socket.onmessage = null;
+    this.socket.onopen = this.socket.onclose = this.socket.onerror = this.socket.onmessage = null;
     this.socket.close(1000);
     this.socket = null;
     this.ready = false;

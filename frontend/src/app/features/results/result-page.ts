@@ -134,7 +134,7 @@ declare global {
     @for (c of comparisons(); track c.step) {
       <section class="comparison" [attr.aria-label]="'Comparison of methods, step ' + c.step">
         <h2>Comparison of methods <small>({{ c.step }})</small></h2>
-        <p>Every method filled the same {{ c.nHidden ?? '?' }} hidden traces ({{ c.decimate }}, seed {{ c.seed ?? '–' }}; {{ c.nLive ?? '?' }} kept).
+        <p>Every method filled the same {{ c.nHidden ?? "?" }} traces hidden from the {{ c.nLive ?? "?" }} live ones ({{ c.decimate }}, seed {{ c.seed ?? "–" }}).
           @if (c.best) { Best on the hidden traces: <strong data-testid="best-method">{{ c.best }}</strong>. }</p>
         <table class="plain" data-testid="comparison-table">
           <caption class="sr-only">Scores of each method</caption>
