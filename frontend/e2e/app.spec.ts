@@ -73,6 +73,8 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
   expect(await paintedFraction(page)).toBeGreaterThan(0.01);
   await canvas.hover({ position: { x: 400, y: 300 } });
   await expect(page.getByTestId('readout')).toContainText('trace');
+  await canvas.hover({ position: { x: 402, y: 300 } });
+  await expect(page.getByTestId('header-readout')).toContainText(/\w+ -?\d/); // header fields of that trace
   await shot(page, '06-viewer-wiggle');
 
   // Reconstruct with a form generated from the workflow schema; status pushed over the WebSocket.
@@ -222,6 +224,50 @@ test('viewer figures: first paint of 1000x1000, panning a 5000-trace section', a
   expect(fps).toBeGreaterThanOrEqual(30);
   await shot(page, '17-viewer-panned');
   writeFileSync(join(ART, 'figures.json'), JSON.stringify(figures, null, 2) + '\n');
+});
+
+test('3D data: inline, crossline and time-slice sections with trace headers', async ({ page, request }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-cube-'));
+  const file = join(dir, 'cube.sgy');
+  const python = process.env['E2E_PYTHON'] ?? '../.venv/bin/python';
+  execFileSync(python, ['e2e/make_cube.py', file], { env: { ...process.env, PYTHONPATH: '../src' } });
+  const tok = await request.post('/api/v1/auth/login', { form: { username: USER, password: PASSWORD } });
+  const access = ((await tok.json()) as { access_token: string }).access_token;
+  const { readFileSync } = await import('node:fs');
+  const up = await request.post('/api/v1/datasets', {
+    headers: { Authorization: `Bearer ${access}` },
+    multipart: { file: { name: 'cube.sgy', mimeType: 'application/octet-stream', buffer: readFileSync(file) } },
+  });
+  expect(up.status()).toBe(201);
+  const id = ((await up.json()) as { id: string }).id;
+  await login(page);
+  await page.goto(`/datasets/${id}`);
+  await expect(page.getByTestId('dataset-status')).toHaveText('ready', { timeout: 60_000 }); // ready in the UI first
+  await page.getByTestId('open-viewer').click();
+  await page.waitForFunction(() => (window.promethiumViewer?.stats.fetches ?? 0) > 0);
+  await page.getByRole('combobox', { name: 'Display' }).click(); // 32 traces would be drawn as wiggles
+  await page.getByRole('option', { name: 'Variable density' }).click();
+  const sections: [string, string, RegExp][] = [
+    ['Inline', '5', /inline 5 · crossline \d+/],
+    ['Crossline', '7', /inline \d+ · crossline 7/],
+    ['Time slice', '120', /crossline \d+ · inline \d+/],
+  ];
+  for (const [kind, index, readout] of sections) {
+    const before = await page.evaluate(() => window.promethiumViewer?.stats.fetches ?? 0);
+    await page.getByTestId('section-kind').click();
+    await page.getByRole('option', { name: kind, exact: true }).click();
+    await page.getByTestId('section-index').fill(index);
+    await page.getByTestId('section-index').press('Enter');
+    await page.getByTestId('section-index').blur();
+    await page.waitForFunction((n) => (window.promethiumViewer?.stats.fetches ?? 0) > n, before);
+    await page.waitForTimeout(300);
+    expect(await paintedFraction(page)).toBeGreaterThan(0.5);
+    await page.getByTestId('viewer-canvas').hover({ position: { x: 500, y: 250 } });
+    await page.getByTestId('viewer-canvas').hover({ position: { x: 502, y: 252 } });
+    await expect(page.getByTestId('readout')).toContainText(readout);
+    await expect(page.getByTestId('header-readout')).toContainText('inline');
+    await shot(page, `18-viewer-3d-${kind.toLowerCase().replace(' ', '-')}`);
+  }
 });
 
 declare global {
