@@ -58,6 +58,7 @@ const KIND_LABEL: Partial<Record<string, string>> = { reconstruct: 'reconstruct'
               </mat-select>
             </mat-form-field>
           }
+          @if (notReady()) { <p class="desc" role="status" data-testid="dataset-not-ready">The dataset asked for is not ready yet (still being ingested, or failed): jobs run on ready datasets only.</p> }
           @if (description()) { <p class="desc">{{ description() }}</p> }
           <div class="fields">
             @for (f of formFields(); track f.name) {
@@ -121,6 +122,7 @@ export class JobsPage implements OnInit, OnDestroy {
   readonly methods = signal<string[]>([]);
   readonly formFields = signal<Field[]>([]);
   readonly description = signal('');
+  readonly notReady = signal(false);
   readonly columns = ['kind', 'status', 'progress', 'pipeline', 'created_at'];
   readonly kinds = FORM_KINDS;
   kind: Kind = 'reconstruct';
@@ -138,7 +140,16 @@ export class JobsPage implements OnInit, OnDestroy {
     this.datasetId = this.dataset() ?? '';
     const k = this.kindParam();
     if (k && (FORM_KINDS as string[]).includes(k)) this.kind = k as Kind;
-    datasetsList(this.http, '', { per_page: 200, status: 'ready' }).subscribe({ next: (r) => this.datasets.set(r.body.items), error: (e: unknown) => this.notifier.error(e) });
+    datasetsList(this.http, '', { per_page: 200, status: 'ready' }).subscribe({
+      next: (r) => {
+        this.datasets.set(r.body.items);
+        if (this.datasetId && !r.body.items.some((d) => d.id === this.datasetId)) {
+          this.notReady.set(true); // jobs are only offered on ready datasets
+          this.datasetId = '';
+        }
+      },
+      error: (e: unknown) => this.notifier.error(e),
+    });
     workflowsDescribe(this.http, '').subscribe({
       next: (r) => {
         this.ops = Object.fromEntries(Object.entries(r.body.operations).map(([k, v]) => [k, (v as { parameters: JsonSchema }).parameters]));

@@ -99,6 +99,7 @@ function sectionKey(s: Section): string {
       <button mat-stroked-button type="button" (click)="zoom(2)" aria-label="Zoom out">Zoom out</button>
       <button mat-stroked-button type="button" (click)="reset()">Whole section</button>
     </section>
+    @if (waiting()) { <p class="waiting" role="status" data-testid="viewer-waiting">{{ waiting() }}</p> }
     <p class="hint">Drag to pan, wheel to zoom; with the section focused: arrow keys pan, + and − zoom.</p>
     <div class="stage" #stage>
       <canvas #canvas tabindex="0" role="img" [attr.aria-label]="'Seismic section ' + (dataset()?.name ?? '')" data-testid="viewer-canvas"
@@ -119,6 +120,7 @@ function sectionKey(s: Section): string {
     canvas:focus { outline: 3px solid #1565c0; }
     .readout { font-family: monospace; min-height: 1.4em; margin: 0.25rem 0; }
     .headers { color: #333; font-size: 0.85rem; }
+    .waiting { font-weight: 600; }
   `,
 })
 export class ViewerPage implements AfterViewInit, OnDestroy {
@@ -134,6 +136,8 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
   readonly windowLabel = signal('');
   readonly geometry = signal<Geometry | null>(null);
   readonly headerLine = signal<string | null>(null);
+  readonly waiting = signal<string | null>(null);
+  private retry: ReturnType<typeof setTimeout> | null = null;
   readonly sectionMax = computed(() => {
     const g = this.geometry();
     if (!g) return 0;
@@ -185,23 +189,33 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
           error: (e: unknown) => this.notifier.error(e),
         }),
     );
+    this.loadDataset();
+  }
+
+  /** The dataset; while it is still being ingested, asked again every 2 s until it is ready. */
+  private loadDataset(): void {
     datasetsGet(this.http, '', { dataset_id: this.id() }).subscribe({
       next: (r) => {
         const ds = r.body;
         this.dataset.set(ds);
         const g = geometryOf(ds.metadata);
-        if (ds.status !== 'ready' || !g) {
-          this.notifier.error(new Error(`The dataset is ${ds.status}; it cannot be shown yet`));
-          return;
+        if (ds.status === 'ready' && g) {
+          this.waiting.set(null);
+          this.geometry.set(g);
+          this.pickSection();
+        } else if (ds.status === 'failed' || ds.status === 'ready') {
+          this.waiting.set(`The dataset is ${ds.status}: it cannot be shown.`);
+        } else {
+          this.waiting.set(`The dataset is ${ds.status}; it is shown as soon as it is ready.`);
+          this.retry = setTimeout(() => this.loadDataset(), 2000);
         }
-        this.geometry.set(g);
-        this.pickSection();
       },
       error: (e: unknown) => this.notifier.error(e),
     });
   }
 
   ngOnDestroy(): void {
+    if (this.retry) clearTimeout(this.retry);
     this.subs.unsubscribe();
     this.resize?.disconnect();
     cancelAnimationFrame(this.frame);
