@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
@@ -12,8 +12,28 @@ mkdirSync(ART, { recursive: true });
 
 const figures: Record<string, number | string> = {};
 
+interface Violation {
+  id: string;
+  impact: string | null;
+  nodes: number;
+  first: string;
+}
+const accessibility: Record<string, { rulesPassed: number; violations: Violation[] }> = {};
+const AXE = readFileSync('node_modules/axe-core/axe.min.js', 'utf8');
+
+/** axe-core's WCAG 2 A/AA checks (labels, names, contrast, ...) on the screen as it is. */
+async function audit(page: Page, name: string): Promise<void> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE); // CSP forbids a script tag
+  accessibility[name] = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ passes: unknown[]; violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] }> } }).axe;
+    const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+    return { rulesPassed: r.passes.length, violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, first: String(v.nodes[0]?.target ?? '') })) };
+  });
+}
+
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ART, `${name}.png`), fullPage: true });
+  await audit(page, name);
 }
 
 async function login(page: Page): Promise<void> {
@@ -164,6 +184,10 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login/);
+  writeFileSync(join(ART, 'accessibility.json'), JSON.stringify(accessibility, null, 2) + '\n');
+  expect(Object.values(accessibility).every((a) => a.rulesPassed >= 10)).toBe(true); // axe really ran
+  const serious = Object.entries(accessibility).flatMap(([screen, a]) => a.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${screen}: ${v.id} (${v.first})`));
+  expect(serious).toEqual([]);
 });
 
 test('viewer figures: first paint of 1000x1000, panning a 5000-trace section', async ({ page, request }) => {
@@ -173,7 +197,6 @@ test('viewer figures: first paint of 1000x1000, panning a 5000-trace section', a
   execFileSync(python, ['e2e/make_section.py', file], { env: { ...process.env, PYTHONPATH: '../src' } });
   const tok = await request.post('/api/v1/auth/login', { form: { username: USER, password: PASSWORD } });
   const access = ((await tok.json()) as { access_token: string }).access_token;
-  const { readFileSync } = await import('node:fs');
   const up = await request.post('/api/v1/datasets', {
     headers: { Authorization: `Bearer ${access}` },
     multipart: { file: { name: 'section5000.sgy', mimeType: 'application/octet-stream', buffer: readFileSync(file) } },
@@ -233,7 +256,6 @@ test('3D data: inline, crossline and time-slice sections with trace headers', as
   execFileSync(python, ['e2e/make_cube.py', file], { env: { ...process.env, PYTHONPATH: '../src' } });
   const tok = await request.post('/api/v1/auth/login', { form: { username: USER, password: PASSWORD } });
   const access = ((await tok.json()) as { access_token: string }).access_token;
-  const { readFileSync } = await import('node:fs');
   const up = await request.post('/api/v1/datasets', {
     headers: { Authorization: `Bearer ${access}` },
     multipart: { file: { name: 'cube.sgy', mimeType: 'application/octet-stream', buffer: readFileSync(file) } },
