@@ -160,6 +160,17 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
   await table.scrollIntoViewIfNeeded();
   await shot(page, '11-compare-result');
 
+  // Cancel a slower job from its page; the log shows it.
+  await page.goto(`/jobs?dataset=${datasetId}&kind=compare`);
+  await expect(page.getByTestId('job-dataset')).toContainText('seisplot_31_81_PR');
+  await page.getByLabel('Methods').fill('["drr", "pocs", "drr"]');
+  await page.getByTestId('job-submit').click();
+  await expect(page).toHaveURL(/\/jobs\/[0-9a-f-]{36}$/);
+  await page.getByTestId('job-cancel').click();
+  await expect(page.getByTestId('job-status')).toHaveText('cancelled', { timeout: 30_000 });
+  await expect(page.getByTestId('job-log')).toContainText('cancelled', { timeout: 10_000 });
+  await shot(page, '11b-job-cancelled');
+
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await expect(page.getByTestId('health-status')).toContainText('ok');
   await expect(page.getByTestId('system-status')).toContainText('the API process');
