@@ -180,7 +180,10 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
   await expect(page.getByTestId('storage-used')).toContainText('dataset');
   await shot(page, '12-dashboard');
   await page.getByRole('link', { name: 'Models' }).click();
-  await expect(page.getByText(/model\(s\)/)).toBeVisible();
+  await expect(page.getByText('2 model(s).')).toBeVisible(); // the two shipped networks
+  await expect(page.getByTestId('model-default')).toHaveCount(2);
+  await page.getByText('unet-reconstruct').click(); // open its architecture, training and metrics
+  await expect(page.getByText('Training configuration').first()).toBeVisible();
   await shot(page, '13-models');
   await page.getByRole('link', { name: 'Settings' }).click();
   await page.getByLabel('Colormap').click();

@@ -53,7 +53,7 @@ import { JobsActions, jobsFeature } from './jobs.store';
       <p>Loading…</p>
     }
     <h2>Log</h2>
-    <ol class="log" aria-live="polite" data-testid="job-log">
+    <ol class="log" aria-live="polite" aria-label="Job log" tabindex="0" data-testid="job-log">
       @for (e of events(); track e.id) {
         <li><span class="mono">{{ e.created_at | date: 'HH:mm:ss' }}</span> [{{ e.kind }}] {{ e.message ?? (e.data | json) }}</li>
       } @empty {

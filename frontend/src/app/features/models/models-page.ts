@@ -52,7 +52,7 @@ export function metricSummary(m: Record<string, unknown>): { label: string; valu
         </mat-card-content>
       </mat-card>
     }
-    <p>{{ total() }} model(s).</p>
+    <p role="status">{{ loaded() ? total() + ' model(s).' : 'Loading…' }}</p>
     <mat-accordion multi>
       @for (m of items(); track m.id) {
         <mat-expansion-panel>
@@ -69,10 +69,10 @@ export function metricSummary(m: Record<string, unknown>): { label: string; valu
               @if (summary(m).length) {
                 <dl>@for (s of summary(m); track s.label) { <dt>{{ s.label }}</dt><dd>{{ s.value }}</dd> }</dl>
               }
-              <pre>{{ m.metrics | json }}</pre>
+              <pre tabindex="0" role="region" [attr.aria-label]="'Metrics of ' + m.name">{{ m.metrics | json }}</pre>
             </section>
-            <section><h3>Architecture arguments</h3><pre>{{ m.args | json }}</pre></section>
-            <section><h3>Training configuration</h3><pre>{{ m.training | json }}</pre></section>
+            <section><h3>Architecture arguments</h3><pre tabindex="0" role="region" [attr.aria-label]="'Architecture arguments of ' + m.name">{{ m.args | json }}</pre></section>
+            <section><h3>Training configuration</h3><pre tabindex="0" role="region" [attr.aria-label]="'Training configuration of ' + m.name">{{ m.training | json }}</pre></section>
           </div>
           <p class="meta">Status {{ m.status }} · added {{ m.created_at | date: 'medium' }} · {{ m.owner_id ? 'uploaded' : 'shipped with Promethium' }}</p>
           <div class="actions">
@@ -92,7 +92,7 @@ export function metricSummary(m: Record<string, unknown>): { label: string; valu
           </div>
         </mat-expansion-panel>
       } @empty {
-        <p>No models registered.</p>
+        @if (loaded()) { <p>No models registered.</p> }
       }
     </mat-accordion>
   `,
@@ -118,6 +118,7 @@ export class ModelsPage implements OnInit {
   readonly canWrite = computed(() => this.user()?.role === 'admin' || this.user()?.role === 'user');
   readonly items = signal<ModelOut[]>([]);
   readonly total = signal(0);
+  readonly loaded = signal(false);
   readonly uploading = signal(false);
   readonly summary = (m: ModelOut) => metricSummary(m.metrics);
   task: Record<string, Task> = {};
@@ -142,6 +143,7 @@ export class ModelsPage implements OnInit {
       next: (r) => {
         this.items.set(r.body.items);
         this.total.set(r.body.total);
+        this.loaded.set(true);
         for (const m of r.body.items) if (m.default_for && !this.task[m.id]) this.task[m.id] = m.default_for as Task;
       },
       error: (e: unknown) => this.notifier.error(e),
