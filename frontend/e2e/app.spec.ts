@@ -130,10 +130,17 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
   });
   await expect(page.getByTestId('metrics-table')).toContainText('Run time (s)');
   await expect(page.getByTestId('metrics-table')).toContainText('534'); // traces of the output
+  await expect(page.getByTestId('change-summary')).toContainText('traces in view changed');
   await page.getByTestId('panel-1').hover({ position: { x: 150, y: 150 } });
   await expect(page.getByTestId('result-readout')).toContainText('difference');
   await shot(page, '09-result-viewer');
   const before = await page.evaluate(() => window.promethiumResult?.view());
+  // Down to a small laptop screen: the three sections stay side by side and nothing scrolls sideways.
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.waitForTimeout(300);
+  expect(await page.evaluate(() => { const m = document.querySelector('mat-sidenav-content') as HTMLElement; return m.scrollWidth <= m.clientWidth + 1; })).toBe(true);
+  await shot(page, '09b-result-viewer-1024');
+  await page.setViewportSize({ width: 1280, height: 860 });
   await page.getByTestId('panel-2').focus();
   for (let i = 0; i < 4; i++) await page.keyboard.press('+');
   const after = await page.evaluate(() => window.promethiumResult?.view());
@@ -184,6 +191,20 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
   await expect(page.getByTestId('model-default')).toHaveCount(2);
   await page.getByText('unet-reconstruct').click(); // open its architecture, training and metrics
   await expect(page.getByText('Training configuration').first()).toBeVisible();
+  // Upload weights with their sidecar (the shipped denoiser under another name) and make it the default.
+  const pretrained = '../src/promethium/ml/pretrained';
+  await page.getByTestId('model-weights').setInputFiles(`${pretrained}/unet-denoise.pt`);
+  await page.getByTestId('model-sidecar').setInputFiles(`${pretrained}/unet-denoise.json`);
+  await page.getByLabel('Name (optional)').fill('e2e-denoiser');
+  await page.getByRole('button', { name: 'Upload', exact: true }).click();
+  await expect(page.getByText('3 model(s).')).toBeVisible({ timeout: 30_000 });
+  const panel = page.locator('mat-expansion-panel', { hasText: 'e2e-denoiser' });
+  await panel.locator('mat-expansion-panel-header').click();
+  await panel.getByRole('combobox', { name: 'Task' }).click();
+  await page.getByRole('option', { name: 'denoising' }).click();
+  await panel.getByRole('button', { name: 'Make default' }).click();
+  await expect(panel.getByTestId('model-default')).toHaveText('default for denoising');
+  await expect(page.getByTestId('model-default')).toHaveCount(2); // the shipped denoiser is no longer
   await shot(page, '13-models');
   await page.getByRole('link', { name: 'Settings' }).click();
   await page.getByLabel('Colormap').click();

@@ -1,4 +1,4 @@
-import { cell, comparisons, difference, dispositionName, metricRows } from './compare';
+import { cell, changeSummary, comparisons, difference, dispositionName, metricRows } from './compare';
 
 // What a compare job (evaluate step) and a reconstruct run store in `metrics` (see runner._metrics).
 const COMPARE = {
@@ -28,6 +28,12 @@ describe('result viewer helpers', () => {
     const d = difference(new Float32Array([1, 2, Number.NaN]), new Float32Array([1.5, 2, 3]));
     expect(Array.from(d.subarray(0, 2))).toEqual([0.5, 0]);
     expect(Number.isNaN(d[2])).toBe(true);
+  });
+
+  it('change summary counts the traces with any difference', () => {
+    const d = new Float32Array([0, 0, 0, -2, 0.5, 0]); // 3 traces x 2 samples
+    expect(changeSummary(d, 3, 2)).toEqual({ changedTraces: 2, maxAbs: 2 });
+    expect(changeSummary(new Float32Array(4), 2, 2)).toEqual({ changedTraces: 0, maxAbs: 0 });
   });
 
   it('metric rows: the run first, then each step; tables and seeds left out', () => {

@@ -9,6 +9,22 @@ export function difference(input: Float32Array, result: Float32Array): Float32Ar
   return out;
 }
 
+/** How much the result changed in a window: traces with any non-zero difference, and the largest |difference|. */
+export function changeSummary(diff: Float32Array, nTraces: number, nSamples: number): { changedTraces: number; maxAbs: number } {
+  let changed = 0;
+  let maxAbs = 0;
+  for (let i = 0; i < nTraces; i++) {
+    let any = false;
+    for (let j = 0; j < nSamples; j++) {
+      const a = Math.abs(diff[i * nSamples + j]);
+      if (a > 0) any = true;
+      if (a > maxAbs) maxAbs = a;
+    }
+    if (any) changed++;
+  }
+  return { changedTraces: changed, maxAbs };
+}
+
 const LABELS: Record<string, string> = {
   snr: 'SNR (dB)',
   snr_db: 'SNR (dB)',
@@ -26,6 +42,11 @@ const LABELS: Record<string, string> = {
   mode: 'Mode',
   n_hidden: 'Hidden traces',
   n_live: 'Live traces',
+  val_snr_missing_db: 'Validation SNR on missing traces (dB)',
+  val_loss: 'Validation loss',
+  best_val_loss: 'Best validation loss',
+  train_loss: 'Training loss',
+  lr: 'Learning rate',
 };
 
 export function metricLabel(name: string): string {

@@ -63,6 +63,7 @@ describe('result viewer page', () => {
     expect(stats.clip).toBeLessThanOrEqual(1);
     const el = fixture.nativeElement as HTMLElement;
     expect(el.querySelector('[data-testid="metrics-table"]')?.textContent).toContain('Run time (s)');
+    expect(el.querySelector('[data-testid="change-summary"]')?.textContent).toContain(`${N_TR} of ${N_TR} traces in view changed`);
     const rows = el.querySelectorAll('[data-testid="comparison-table"] tbody tr');
     expect(rows.length).toBe(2);
     expect(rows[1].classList.contains('best')).toBe(true);

@@ -1,4 +1,3 @@
-import { DecimalPipe } from '@angular/common';
 import { HttpClient } from '@angular/common/http';
 import { AfterViewInit, Component, ElementRef, OnDestroy, computed, inject, input, signal, viewChildren } from '@angular/core';
 import { FormsModule } from '@angular/forms';
@@ -21,7 +20,7 @@ import { bytes } from '../../core/format';
 import { DisplayPrefsStore } from '../viewer/prefs';
 import { ColormapName, percentileAbs } from '../viewer/render';
 import { TraceWindow, TraceWindowService, WindowQuery } from '../viewer/trace-window';
-import { Comparison, MetricRow, cell, comparisons, difference, dispositionName, metricRows } from './compare';
+import { Comparison, MetricRow, cell, changeSummary, comparisons, difference, dispositionName, metricRows } from './compare';
 import { SectionPanel, View } from './section-panel';
 
 type Format = 'segy' | 'mseed' | 'sac' | 'zarr' | 'npy';
@@ -42,7 +41,7 @@ declare global {
 
 @Component({
   selector: 'app-result-page',
-  imports: [DecimalPipe, FormsModule, RouterLink, MatButtonModule, MatCardModule, MatFormFieldModule, MatInputModule, MatSelectModule],
+  imports: [FormsModule, RouterLink, MatButtonModule, MatCardModule, MatFormFieldModule, MatInputModule, MatSelectModule],
   template: `
     <h1>Result of {{ job()?.kind ?? 'job' }} <small class="mono">{{ id() }}</small></h1>
     <p class="links">
@@ -72,11 +71,11 @@ declare global {
       <button mat-stroked-button type="button" (click)="zoom(2)">Zoom out</button>
       <button mat-stroked-button type="button" (click)="reset()">Whole section</button>
     </section>
-    <p class="hint">The three sections share one clip (±{{ clip() | number: '1.0-4' }}, from the input) and one view: drag to pan, wheel to zoom, or focus a section and use the arrow keys, + and −.</p>
+    <p class="hint">The three sections share one clip (±{{ fmt(clip()) }}, from the input) and one view: drag to pan, wheel to zoom, or focus a section and use the arrow keys, + and −.</p>
     <div class="panels">
       @for (p of panelNames; track p; let i = $index) {
         <figure class="panel">
-          <figcaption>{{ p }}</figcaption>
+          <figcaption>{{ p }}@if (i === 2 && change(); as c) { <span class="change" data-testid="change-summary"> · {{ c.changedTraces }} of {{ c.nTraces }} traces in view changed, max |difference| {{ fmt(c.maxAbs) }}</span> }</figcaption>
           <div class="stage">
             <canvas #panel tabindex="0" role="img" [attr.aria-label]="p + ' section'" [attr.data-testid]="'panel-' + i"
               (pointerdown)="down($event)" (pointermove)="move($event, i)" (pointerup)="up($event)" (pointerleave)="hover.set(null)"
@@ -160,9 +159,10 @@ declare global {
     .controls mat-form-field { width: 160px; }
     .hint { margin: 0 0 0.5rem; color: #555; font-size: 0.85rem; }
     .panels { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 0.5rem; }
-    @media (max-width: 1100px) { .panels { grid-template-columns: 1fr; } }
+    @media (max-width: 900px) { .panels { grid-template-columns: 1fr; } }
     .panel { margin: 0; }
     figcaption { font-weight: 600; margin-bottom: 0.25rem; }
+    .change { font-weight: 400; font-size: 0.85rem; color: #444; }
     .stage { height: 52vh; min-height: 280px; border: 1px solid #ccc; }
     canvas { width: 100%; height: 100%; display: block; cursor: grab; touch-action: none; }
     canvas:focus { outline: 3px solid #1565c0; }
@@ -192,6 +192,7 @@ export class ResultPage implements AfterViewInit, OnDestroy {
   readonly hover = signal<string | null>(null);
   readonly windowLabel = signal('');
   readonly clip = signal(1);
+  readonly change = signal<{ changedTraces: number; nTraces: number; maxAbs: number } | null>(null);
   readonly downloading = signal(false);
   readonly lastDownload = signal<string | null>(null);
   readonly metrics = computed<MetricRow[]>(() => metricRows(this.result()?.metrics));
@@ -322,6 +323,7 @@ export class ResultPage implements AfterViewInit, OnDestroy {
     this.input = a;
     this.output = b;
     this.diff = a.nTraces === b.nTraces && a.nSamples === b.nSamples ? difference(a.values, b.values) : null;
+    this.change.set(this.diff ? { ...changeSummary(this.diff, a.nTraces, a.nSamples), nTraces: a.nTraces } : null);
     this.windowLabel.set(`traces ${a.traceStart}–${a.traceStart + (a.nTraces - 1) * a.traceStep} every ${a.traceStep}, samples every ${a.sampleStep}`);
     this.rebuild();
   }
