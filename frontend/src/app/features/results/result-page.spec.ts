@@ -8,6 +8,16 @@ const N_TR = 40;
 const N_S = 60;
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
+/** The request matching `fn`, waiting for it (the windows are asked for after a debounce). */
+async function next(ctl: HttpTestingController, fn: (r: { url: string }) => boolean): Promise<TestRequest> {
+  for (let i = 0; i < 100; i++) {
+    const m = ctl.match(fn);
+    if (m.length) return m[0];
+    await tick(30);
+  }
+  throw new Error('the request never came');
+}
+
 function section(scale: number): ArrayBuffer {
   const v = new Float32Array(N_TR * N_S);
   for (let i = 0; i < N_TR; i++) for (let j = 0; j < N_S; j++) v[i * N_S + j] = scale * Math.sin(i / 3 + j / 5);
@@ -48,9 +58,8 @@ describe('result viewer page', () => {
       },
     });
     ctl.expectOne('/api/v1/datasets/d1').flush({ id: 'd1', name: 'line', status: 'ready', metadata: { traces: N_TR, samples: N_S, sample_interval: 4 } });
-    await tick(120); // the window requests are debounced
-    const input = ctl.expectOne((r) => r.url === '/api/v1/datasets/d1/traces');
-    const output = ctl.expectOne((r) => r.url === '/api/v1/results/j1/traces');
+    const input = await next(ctl, (r) => r.url === '/api/v1/datasets/d1/traces');
+    const output = await next(ctl, (r) => r.url === '/api/v1/results/j1/traces');
     expect(output.request.params.get('trace_start')).toBe(input.request.params.get('trace_start'));
     expect(output.request.params.get('sample_step')).toBe(input.request.params.get('sample_step'));
     flushWindow(input, 1);
