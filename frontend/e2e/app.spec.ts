@@ -24,8 +24,9 @@ const AXE = readFileSync('node_modules/axe-core/axe.min.js', 'utf8');
 /** axe-core's WCAG 2 A/AA checks (labels, names, contrast, ...) on the screen as it is. */
 async function audit(page: Page, name: string): Promise<void> {
   // Material's snack bar keeps its message aria-hidden for its first 150 ms, then moves it into a live
-  // region: audit the settled screen.
+  // region, and fades in and out: audit the settled screen (contrast is measured through opacity).
   await page.waitForTimeout(250);
+  await page.evaluate(() => Promise.race([Promise.all(document.getAnimations().filter((x) => Number.isFinite(Number(x.effect?.getComputedTiming().endTime))).map((x) => x.finished.catch(() => undefined))), new Promise((r) => setTimeout(r, 2000))]));
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE); // CSP forbids a script tag
   accessibility[name] = await page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ passes: unknown[]; violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] }> } }).axe;
