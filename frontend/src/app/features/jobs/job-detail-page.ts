@@ -1,6 +1,6 @@
 import { DatePipe, JsonPipe, PercentPipe } from '@angular/common';
 import { HttpClient } from '@angular/common/http';
-import { Component, OnDestroy, OnInit, computed, inject, input, signal } from '@angular/core';
+import { Component, OnDestroy, OnInit, computed, effect, inject, input, signal, untracked } from '@angular/core';
 import { MatButtonModule } from '@angular/material/button';
 import { MatCardModule } from '@angular/material/card';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
@@ -84,10 +84,18 @@ export class JobDetailPage implements OnInit, OnDestroy {
   readonly liveState = inject(JobSocket).state;
   private timer: ReturnType<typeof setInterval> | null = null;
   private lastFetch = false;
+  private inFlight = false;
+  private again = false;
+  /** Each pushed status or progress change reads the log again (the socket carries no log lines). */
+  private readonly onUpdate = effect(() => {
+    const j = this.job();
+    if (j) untracked(() => this.loadLogs());
+  });
 
   ngOnInit(): void {
     this.store.dispatch(JobsActions.watch({ jobId: this.id() }));
     this.loadLogs();
+    // Polled too: log lines are not pushed, only status and progress.
     this.timer = setInterval(() => this.loadLogs(), 1500);
   }
 
@@ -96,13 +104,24 @@ export class JobDetailPage implements OnInit, OnDestroy {
   }
 
   private loadLogs(): void {
+    if (this.inFlight) {
+      this.again = true; // read once more when this one answers
+      return;
+    }
     if (this.final()) {
       if (this.lastFetch) return; // one last read after the job finished
       this.lastFetch = true;
     }
+    this.inFlight = true;
     jobsLogs(this.http, '', { job_id: this.id(), per_page: 1000 }).subscribe({
       next: (r) => this.events.set(r.body.items),
       error: (e: unknown) => this.notifier.error(e),
+    }).add(() => {
+      this.inFlight = false;
+      if (this.again) {
+        this.again = false;
+        this.loadLogs();
+      }
     });
   }
 
