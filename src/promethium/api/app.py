@@ -206,6 +206,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     from promethium.api.routers import (
+        account,
         auth,
         datasets,
         exports,
@@ -213,8 +214,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         jobs,
         models,
         results,
+        system,
         uploads,
         users,
+        viewer_data,
         workflows,
         ws,
     )
@@ -222,6 +225,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     routers = [
         health.router,
         auth.router,
+        account.router,
         users.router,
         uploads.router,
         datasets.router,
@@ -229,6 +233,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         jobs.router,
         models.router,
         results.router,
+        viewer_data.router,
+        system.router,
         workflows.router,
         ws.router,
     ]

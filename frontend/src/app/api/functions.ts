@@ -7,6 +7,10 @@ export type { AuthLogout$Params as AuthLogout$Params } from './fn/auth/auth-logo
 export { authLogout as authLogout } from './fn/auth/auth-logout';
 export type { AuthMe$Params as AuthMe$Params } from './fn/auth/auth-me';
 export { authMe as authMe } from './fn/auth/auth-me';
+export type { AuthUpdateMe$Params as AuthUpdateMe$Params } from './fn/auth/auth-update-me';
+export { authUpdateMe as authUpdateMe } from './fn/auth/auth-update-me';
+export type { AuthChangePassword$Params as AuthChangePassword$Params } from './fn/auth/auth-change-password';
+export { authChangePassword as authChangePassword } from './fn/auth/auth-change-password';
 export type { AuthRefresh$Params as AuthRefresh$Params } from './fn/auth/auth-refresh';
 export { authRefresh as authRefresh } from './fn/auth/auth-refresh';
 export type { DatasetsList$Params as DatasetsList$Params } from './fn/datasets/datasets-list';
@@ -23,6 +27,8 @@ export type { DatasetsExport$Any$Params as DatasetsExport$Any$Params } from './f
 export { datasetsExport$Any as datasetsExport$Any } from './fn/datasets/datasets-export-any';
 export type { DatasetsExport$Zip$Params as DatasetsExport$Zip$Params } from './fn/datasets/datasets-export-zip';
 export { datasetsExport$Zip as datasetsExport$Zip } from './fn/datasets/datasets-export-zip';
+export type { DatasetsHeaders$Params as DatasetsHeaders$Params } from './fn/datasets/datasets-headers';
+export { datasetsHeaders as datasetsHeaders } from './fn/datasets/datasets-headers';
 export type { DatasetsPreview$Params as DatasetsPreview$Params } from './fn/datasets/datasets-preview';
 export { datasetsPreview as datasetsPreview } from './fn/datasets/datasets-preview';
 export type { DatasetsTraces$Json$Params as DatasetsTraces$Json$Params } from './fn/datasets/datasets-traces-json';
@@ -71,6 +77,12 @@ export type { ResultsDownload$Any$Params as ResultsDownload$Any$Params } from '.
 export { resultsDownload$Any as resultsDownload$Any } from './fn/results/results-download-any';
 export type { ResultsDownload$Zip$Params as ResultsDownload$Zip$Params } from './fn/results/results-download-zip';
 export { resultsDownload$Zip as resultsDownload$Zip } from './fn/results/results-download-zip';
+export type { ResultsTraces$Json$Params as ResultsTraces$Json$Params } from './fn/results/results-traces-json';
+export { resultsTraces$Json as resultsTraces$Json } from './fn/results/results-traces-json';
+export type { ResultsTraces$Any$Params as ResultsTraces$Any$Params } from './fn/results/results-traces-any';
+export { resultsTraces$Any as resultsTraces$Any } from './fn/results/results-traces-any';
+export type { SystemStatus$Params as SystemStatus$Params } from './fn/system/system-status';
+export { systemStatus as systemStatus } from './fn/system/system-status';
 export type { UsersList$Params as UsersList$Params } from './fn/users/users-list';
 export { usersList as usersList } from './fn/users/users-list';
 export type { UsersCreate$Params as UsersCreate$Params } from './fn/users/users-create';
