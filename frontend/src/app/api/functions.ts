@@ -73,10 +73,14 @@ export type { ModelsDelete$Params as ModelsDelete$Params } from './fn/models/mod
 export { modelsDelete as modelsDelete } from './fn/models/models-delete';
 export type { ModelsSetDefault$Params as ModelsSetDefault$Params } from './fn/models/models-set-default';
 export { modelsSetDefault as modelsSetDefault } from './fn/models/models-set-default';
+export type { ResultsGet$Params as ResultsGet$Params } from './fn/results/results-get';
+export { resultsGet as resultsGet } from './fn/results/results-get';
 export type { ResultsDownload$Any$Params as ResultsDownload$Any$Params } from './fn/results/results-download-any';
 export { resultsDownload$Any as resultsDownload$Any } from './fn/results/results-download-any';
 export type { ResultsDownload$Zip$Params as ResultsDownload$Zip$Params } from './fn/results/results-download-zip';
 export { resultsDownload$Zip as resultsDownload$Zip } from './fn/results/results-download-zip';
+export type { ResultsFigure$Params as ResultsFigure$Params } from './fn/results/results-figure';
+export { resultsFigure as resultsFigure } from './fn/results/results-figure';
 export type { ResultsTraces$Json$Params as ResultsTraces$Json$Params } from './fn/results/results-traces-json';
 export { resultsTraces$Json as resultsTraces$Json } from './fn/results/results-traces-json';
 export type { ResultsTraces$Any$Params as ResultsTraces$Any$Params } from './fn/results/results-traces-any';

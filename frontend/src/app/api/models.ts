@@ -24,6 +24,7 @@ export type { PasswordChangeOut } from './models/password-change-out';
 export type { ProfileIn } from './models/profile-in';
 export type { QueueOut } from './models/queue-out';
 export type { RefreshIn } from './models/refresh-in';
+export type { ResultOut } from './models/result-out';
 export type { Role } from './models/role';
 export type { StorageOut } from './models/storage-out';
 export type { SystemStatusOut } from './models/system-status-out';
