@@ -22,6 +22,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from promethium._version import __version__
+from promethium.api.authcache import PrincipalCache
 from promethium.api.context import ApiContext, LoginLimiter, Metrics
 from promethium.api.db import Database, run_migrations
 from promethium.api.errors import error_body, install_error_handlers
@@ -115,6 +116,7 @@ def build_context(settings: ApiSettings) -> ApiContext:
         tokens=TokenService(settings, keys),
         limiter=LoginLimiter(settings.login_max_failures, settings.login_window_s),
         metrics=Metrics(),
+        principals=PrincipalCache(settings.auth_cache_ttl_s),
     )
 
 

@@ -43,6 +43,12 @@ class ApiSettings(BaseSettings):
     jwt_audience: str = "promethium-api"
     access_token_ttl_s: int = Field(default=900, ge=10)
     refresh_token_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)
+    auth_cache_ttl_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds a verified access token's user and session are reused without a database "
+        "read (0: off). Logouts and user changes made through another API process take effect within it.",
+    )
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
