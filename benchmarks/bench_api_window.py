@@ -6,7 +6,8 @@ The store is generated streamed with the library's ZarrWriter (random float32, `
 position. Measures the service call (no HTTP, no database), and with ``--http`` the same windows over
 real HTTP: ``uvicorn --factory promethium.api:create_app`` on loopback with the store registered as a
 ready dataset (SQLite, local storage under ``--root``),
-``GET /api/v1/datasets/{id}/traces?format=binary`` from one keep-alive client (``http.client``), timed from the request to the last byte of the float32 body.
+``GET /api/v1/datasets/{id}/traces?format=binary`` from one keep-alive client (``http.client``), timed
+from the request to the last byte of the float32 body.
 
     PYTHONPATH=src python benchmarks/bench_api_window.py --gb 1 --windows 50 --http
 """
