@@ -212,6 +212,8 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     p.add_argument("--wrk-threads", type=int, default=1)
     p.add_argument("--env", action="append", default=[], help="extra KEY=VALUE for the server")
+    p.add_argument("--server-src", type=Path, help="serve another source tree (a baseline checkout's src)")
+    p.add_argument("--uvicorn-arg", action="append", default=[], help="extra uvicorn argument")
     p.add_argument("--profile", type=Path, help="py-spy record the server into this file (one client)")
     p.add_argument("--profile-seconds", type=int, default=10)
     args = p.parse_args()
@@ -232,6 +234,8 @@ def main() -> None:
         "PROMETHIUM_WEB_ENABLED": "false",
     }
     env.update(dict(kv.split("=", 1) for kv in args.env))
+    if args.server_src:
+        env["PYTHONPATH"] = str(args.server_src.resolve())
     subprocess.run(
         [
             sys.executable,
@@ -263,6 +267,7 @@ def main() -> None:
         "--log-level",
         "warning",
         "--no-access-log",
+        *args.uvicorn_arg,
     ]
     server = subprocess.Popen(cmd, env=env)
     base = f"http://127.0.0.1:{port}"
