@@ -91,6 +91,34 @@ class RssSampler(threading.Thread):
             time.sleep(0.02)
 
 
+def assemble_check(root: Path, src: Path, size: int, chunk: int, digest: str, sums: list[str]) -> None:
+    import uuid
+
+    from promethium.api.services import uploads
+
+    store = uploads.UploadStore(root / "store-check", size, chunk)
+    state = store.create(uuid.uuid4(), "big.sgy", None, size, digest, chunk)
+    with src.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        t0 = time.perf_counter()
+        for i, s in enumerate(sums):
+            with memoryview(mm)[i * chunk : min((i + 1) * chunk, size)] as body:
+                store.put_chunk(state, i, body, s)
+        t_put = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    store.assemble(state)
+    t_running = time.perf_counter() - t0
+    uploads._drop_whole(str(store.root / state.id))
+    t0 = time.perf_counter()
+    store.assemble(state)
+    t_scratch = time.perf_counter() - t0
+    store.abort(uuid.UUID(state.id))
+    print(
+        f"UploadStore alone: chunks written and hashed (chunk + whole file) in {t_put:.1f} s "
+        f"({size / 1e6 / t_put:.0f} MB/s); finalize's checksum step {t_running:.2f} s with the running "
+        f"hash, {t_scratch:.2f} s from scratch; load average {os.getloadavg()[0]:.2f}"
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gb", type=float, default=2.0)
@@ -98,6 +126,12 @@ def main() -> None:
     p.add_argument("--streams", type=int, default=2, help="chunks in flight at once")
     p.add_argument("--root", type=Path, default=None, help="temporary folder (default: system temp)")
     p.add_argument("--no-finalize", action="store_true", help="stop after the chunks (abort the upload)")
+    p.add_argument(
+        "--assemble-check",
+        action="store_true",
+        help="also time finalize's checksum step alone (UploadStore in this process), with the running "
+        "whole-file hash and from scratch (as another API process would)",
+    )
     p.add_argument("--profile", type=Path, help="py-spy record the server during the chunks into this file")
     args = p.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench_upload_", dir=args.root))
@@ -116,6 +150,8 @@ def main() -> None:
                 whole.update(block)
                 sums.append(hashlib.sha256(block).hexdigest())
         print(f"client-side hashing (before the clock): {time.perf_counter() - t0:.1f} s")
+        if args.assemble_check:
+            assemble_check(root, src, size, chunk, whole.hexdigest(), sums)
 
         port = free_port()
         data = root / "data"

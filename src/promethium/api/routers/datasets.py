@@ -104,7 +104,7 @@ async def trace_window(
     if format == "binary":
         values = np.ascontiguousarray(w.values, dtype="<f4")  # no copy: already little-endian float32
         return Response(
-            memoryview(values).cast("B"),  # sent as is, without a bytes copy of the window
+            memoryview(values.data).cast("B"),  # sent as is, without a bytes copy of the window
             media_type="application/octet-stream",
             headers={
                 "X-Shape": f"{w.values.shape[0]},{w.values.shape[1]}",
