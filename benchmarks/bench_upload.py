@@ -126,6 +126,7 @@ def main() -> None:
     p.add_argument("--streams", type=int, default=2, help="chunks in flight at once")
     p.add_argument("--root", type=Path, default=None, help="temporary folder (default: system temp)")
     p.add_argument("--no-finalize", action="store_true", help="stop after the chunks (abort the upload)")
+    p.add_argument("--server-src", type=Path, help="serve another source tree (a baseline checkout's src)")
     p.add_argument(
         "--assemble-check",
         action="store_true",
@@ -163,6 +164,8 @@ def main() -> None:
             "PROMETHIUM_REGISTER_SHIPPED_MODELS": "false",
             "PROMETHIUM_WEB_ENABLED": "false",
         }
+        if args.server_src:
+            env["PYTHONPATH"] = str(args.server_src.resolve())
         cmd = [sys.executable, "-m", "uvicorn", "--factory", "promethium.api:create_app"]
         cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
         server = subprocess.Popen(cmd, env=env)
