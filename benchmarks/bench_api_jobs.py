@@ -299,10 +299,24 @@ def main() -> None:
                 )
             conn.execute("ANALYZE jobs")
         token = asyncio.run(login(base))
-        # warm-up: connections, caches, first-use imports
+        # first use: caches, first-use imports
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as c:
             for u in _urls(ids)[:40]:
                 assert c.get(u).status_code == 200
+        # warm-up under the same concurrency (not recorded): the server's connection pool fills up
+        warm_lat: list[float] = []
+        warm_err: list[str] = []
+
+        async def warm() -> None:
+            t0 = time.perf_counter()
+            await asyncio.gather(
+                *(
+                    paced_client(base, token, ids, t0, t0 + 3.0, 1 / args.rate, warm_lat, warm_err)
+                    for _ in range(args.clients)
+                )
+            )
+
+        asyncio.run(warm())
         uptime = lambda: os.getloadavg()  # noqa: E731
         print(f"server: {args.workers} uvicorn worker(s); {args.jobs} jobs; load average {uptime()[0]:.2f}")
         if args.profile:

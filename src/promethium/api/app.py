@@ -110,7 +110,12 @@ def build_context(settings: ApiSettings) -> ApiContext:
     keys = load_or_create_keys(settings)
     return ApiContext(
         settings=settings,
-        db=Database(settings.resolved_database_url(), echo=settings.database_echo),
+        db=Database(
+            settings.resolved_database_url(),
+            echo=settings.database_echo,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        ),
         storage=ObjectStorage(settings.resolved_storage_url()),
         hasher=PasswordHasher(settings),
         tokens=TokenService(settings, keys),

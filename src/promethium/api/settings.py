@@ -31,6 +31,15 @@ class ApiSettings(BaseSettings):
         default=None, description="SQLAlchemy URL; default: SQLite file promethium.db under data_dir."
     )
     database_echo: bool = False
+    database_pool_size: int = Field(
+        default=15, ge=1, description="Connections each API process keeps open (PostgreSQL)."
+    )
+    database_max_overflow: int = Field(
+        default=0,
+        ge=0,
+        description="Extra connections opened under bursts and closed after (PostgreSQL). Each costs a "
+        "new server process; past the pool, requests wait for a connection instead.",
+    )
     storage_url: str | None = Field(
         default=None,
         description="Object storage: a local folder (default data_dir/storage) or s3://bucket/prefix.",
