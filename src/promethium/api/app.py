@@ -22,6 +22,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from promethium._version import __version__
+from promethium.api.authcache import PrincipalCache
 from promethium.api.context import ApiContext, LoginLimiter, Metrics
 from promethium.api.db import Database, run_migrations
 from promethium.api.errors import error_body, install_error_handlers
@@ -109,12 +110,18 @@ def build_context(settings: ApiSettings) -> ApiContext:
     keys = load_or_create_keys(settings)
     return ApiContext(
         settings=settings,
-        db=Database(settings.resolved_database_url(), echo=settings.database_echo),
+        db=Database(
+            settings.resolved_database_url(),
+            echo=settings.database_echo,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        ),
         storage=ObjectStorage(settings.resolved_storage_url()),
         hasher=PasswordHasher(settings),
         tokens=TokenService(settings, keys),
         limiter=LoginLimiter(settings.login_max_failures, settings.login_window_s),
         metrics=Metrics(),
+        principals=PrincipalCache(settings.auth_cache_ttl_s),
     )
 
 
