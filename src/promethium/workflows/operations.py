@@ -590,13 +590,16 @@ class MlReconstructParams(Params):
     model_config = ConfigDict(extra="allow", validate_assignment=True, protected_namespaces=())
 
     model: str = Field("unet", description="Model name or checkpoint path.")
-    device: str | None = Field(None, description="None/'cpu', 'cuda', 'cuda:N' or 'auto'.")
+    device: str | None = Field(
+        "auto", description="'auto' (a GPU when there is one, else the CPU), 'cpu', 'cuda' or 'cuda:N'."
+    )
 
 
 def _run_ml_reconstruct(data: SeismicData, p: MlReconstructParams, ctx: OpContext) -> SeismicData:
     import promethium.ml as ml
 
     kw = p.model_dump()
+    kw["device"] = kw.get("device") or "auto"  # null in a spec means the default
     return ml.reconstruct(data, **kw)
 
 
