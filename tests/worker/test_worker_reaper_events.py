@@ -55,6 +55,86 @@ def test_the_reaper_requeues_a_vanished_worker_job_then_fails_it(env: Any) -> No
         assert "the worker vanished" in (job.error or "")
 
 
+def _age_created(store: JobStore, job_id: uuid.UUID, seconds: float) -> None:
+    with store.sessions() as s, s.begin():
+        s.execute(
+            update(Job).where(Job.id == job_id).values(created_at=utcnow() - timedelta(seconds=seconds))
+        )
+
+
+def test_the_reaper_sends_again_a_queued_job_whose_message_was_lost(env: Any) -> None:  # noqa: F811
+    store, storage, owner, ds = env
+    lost = _job(store, owner, ds)
+    fresh = _job(store, owner, ds)
+    started = _job(store, owner, ds)
+    for j in (lost, fresh, started):
+        _age_created(store, j, 600)
+    _age_created(store, fresh, 5)
+    assert store.transition(started, "running")
+    submitted: list[tuple[uuid.UUID, str, str]] = []
+
+    def submit(j: Any) -> None:
+        submitted.append((j.id, j.queue, j.kind))
+
+    assert reap_once(store, 60, 3, submit) == []  # off unless asked for
+    done = reap_once(store, 60, 3, submit, resubmit_queued_after_s=120)
+    assert [(d.id, d.action) for d in done] == [(lost, "resubmitted")]
+    assert submitted == [(lost, "default", "reconstruct")]
+    assert store.status(lost) == "queued"
+    # sent again just now: not again before another 120 s
+    assert reap_once(store, 60, 3, submit, resubmit_queued_after_s=120) == []
+    _age(store, lost, 600)
+    assert [d.action for d in reap_once(store, 60, 3, submit, resubmit_queued_after_s=120)] == ["resubmitted"]
+    assert len(submitted) == 2
+    # the re-sent job runs once; a duplicate delivery does nothing
+    assert run_job(lost, store, storage) == "succeeded"
+    assert run_job(lost, store, storage) == "succeeded"
+    assert store.load(lost).attempts == 1  # type: ignore[union-attr]
+    with store.sessions() as s:
+        n = s.execute(select(func.count()).select_from(Result).where(Result.job_id == lost)).scalar_one()
+    assert n == 1
+
+
+def test_a_job_requeued_by_the_reaper_is_not_sent_twice_at_once(env: Any) -> None:  # noqa: F811
+    store, _, owner, ds = env
+    job_id = _job(store, owner, ds)
+    _age_created(store, job_id, 600)
+    assert store.transition(job_id, "running")
+    _age(store, job_id, 600)
+    sent: list[uuid.UUID] = []
+    done = reap_once(store, 60, 3, lambda j: sent.append(j.id), resubmit_queued_after_s=120)
+    assert [d.action for d in done] == ["requeued"]
+    assert sent == [job_id]  # requeued and sent once, not also "resubmitted" in the same pass
+
+
+def test_two_reapers_send_a_lost_queued_job_once(env: Any) -> None:  # noqa: F811
+    import threading
+
+    store, _, owner, ds = env
+    jobs = [_job(store, owner, ds) for _ in range(6)]
+    for j in jobs:
+        _age_created(store, j, 600)
+    sent: list[uuid.UUID] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(3)
+
+    def one() -> None:
+        barrier.wait()
+
+        def submit(j: Any) -> None:
+            with lock:
+                sent.append(j.id)
+
+        reap_once(store, 60, 3, submit, resubmit_queued_after_s=120)
+
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(sent) == sorted(jobs)
+
+
 def test_a_run_given_up_on_cannot_finish_the_job(env: Any) -> None:  # noqa: F811
     store, storage, owner, ds = env
     job_id = _job(store, owner, ds)
@@ -101,6 +181,55 @@ def test_the_reaper_thread_runs_periodically(env: Any) -> None:  # noqa: F811
         reaper.stop()
     assert got == [job_id]
     assert store.status(job_id) == "queued"
+
+
+def test_the_reaper_thread_sends_lost_queued_jobs_again(env: Any) -> None:  # noqa: F811
+    store, _, owner, ds = env
+    job_id = _job(store, owner, ds)
+    _age_created(store, job_id, 600)
+    got: list[uuid.UUID] = []
+    reaper = Reaper(store, 0.1, 60, 3, lambda j: got.append(j.id), resubmit_queued_after_s=120)
+    reaper.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not got:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)  # more passes: sent once per 120 s
+    finally:
+        reaper.stop()
+    assert got == [job_id]
+    assert reaper.passes >= 3
+
+
+def test_the_embedded_executor_runs_a_job_sent_twice_once(env: Any) -> None:  # noqa: F811
+    from promethium.worker.executor import EmbeddedExecutor
+
+    store, storage, owner, ds = env
+    blocker = _job(store, owner, ds, **{"reconstruct.n_iter": 30})
+    job_id = _job(store, owner, ds)
+    ex = EmbeddedExecutor(store, storage, workers=1)
+    runs: list[uuid.UUID] = []
+    run = ex._run
+
+    def counted(jid: uuid.UUID, token: Any) -> str:
+        runs.append(jid)
+        return run(jid, token)
+
+    ex._run = counted  # type: ignore[method-assign]
+    ex.start_pool()
+    try:
+        ex.submit(blocker)
+        ex.submit(job_id)
+        ex.submit(job_id)  # the reaper re-sending it while it waits in the pool
+        deadline = time.monotonic() + 60
+        while store.status(job_id) != "succeeded":
+            assert time.monotonic() < deadline, store.status(job_id)
+            time.sleep(0.05)
+    finally:
+        ex._pool.shutdown(wait=True)  # type: ignore[union-attr]
+    assert runs == [blocker, job_id]
+    assert store.load(job_id).attempts == 1  # type: ignore[union-attr]
 
 
 # ------------------------------------------------------------------------------------- WebSocket

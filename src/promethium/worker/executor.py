@@ -40,6 +40,12 @@ class WorkerSettings(BaseSettings):
         default=120.0, gt=0, description="A running job without a heartbeat for this long lost its worker."
     )
     reaper_max_attempts: int = Field(default=3, ge=1, description="Runs of a job before the reaper fails it.")
+    reaper_resubmit_queued_after_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="A queued job not started this long after it was sent is sent again (its message "
+        "was lost: a broker restarted without persistence, an API crash before the send).",
+    )
 
     def visibility_timeout_s(self) -> int:
         """Redis redelivers an unacknowledged message after this: longer than the longest job."""
@@ -94,6 +100,9 @@ class EmbeddedExecutor:
             raise RuntimeError("the executor is not started")
         token = CancelToken()
         with self._lock:
+            pending = self._futures.get(job_id)
+            if pending is not None and not pending.done():
+                return  # in the pool already (the reaper re-sending a queued job): run it once
             self._tokens[job_id] = token
             self._futures[job_id] = self._pool.submit(self._run, job_id, token)
 

@@ -57,6 +57,13 @@ def start_jobs(
     def submit(job: StaleJob) -> None:
         executor.submit(job.id, job.queue, job.kind)
 
-    reaper = Reaper(store, s.reaper_interval_s, s.reaper_stale_after_s, s.reaper_max_attempts, submit)
+    reaper = Reaper(
+        store,
+        s.reaper_interval_s,
+        s.reaper_stale_after_s,
+        s.reaper_max_attempts,
+        submit,
+        s.reaper_resubmit_queued_after_s,
+    )
     reaper.start()
     return JobsRuntime(executor, bus, reaper, store)
