@@ -258,6 +258,38 @@ def test_cancel_of_a_running_job_ends_it_within_5_s_and_removes_its_outputs(
     assert _wait(store, nxt, {"succeeded", "failed"}) == "succeeded"
 
 
+def test_cancel_revokes_the_queued_message_of_a_job(
+    world: Any, workers: list[Worker], redis_server: RedisServer
+) -> None:
+    from promethium.worker.executor import task_id
+
+    store = world[0]
+    executor = _executor(redis_server)
+    job_id = _job(world, n_iter=5)
+    executor.cancel(job_id)  # what the API does after moving the job to cancelled
+    want = task_id(job_id, 0)
+    deadline = time.monotonic() + 30
+    while True:  # the workers got the revoke of the job's (deterministic) task id
+        # (both workers answer as celery@<host>: the replies merge into one entry)
+        replies = executor.app.control.inspect(timeout=1.0).revoked() or {}
+        if replies and all(want in ids for ids in replies.values()):
+            break
+        assert time.monotonic() < deadline, replies
+        time.sleep(0.2)
+    # its message, even with the job still queued in the database, is discarded by the workers
+    executor.submit(job_id, "default", "reconstruct")
+    after = _job(world, n_iter=5)
+    executor.submit(after, "default", "reconstruct")
+    other = _job(world, n_iter=5)
+    executor.submit(other, "default", "reconstruct")
+    assert _wait(store, after, {"succeeded", "failed", "cancelled"}) == "succeeded"
+    assert _wait(store, other, {"succeeded", "failed", "cancelled"}) == "succeeded"
+    time.sleep(1.0)
+    assert store.status(job_id) == "queued"
+    assert _results(store, job_id) == 0
+    store.transition(job_id, "cancelled", "cancelled by the test")
+
+
 def test_redis_restarted_during_a_run_loses_no_job(
     world: Any, workers: list[Worker], redis_server: RedisServer
 ) -> None:

@@ -12,7 +12,13 @@ from typing import Any
 from promethium.api.repositories_jobs import JobStore, StaleJob
 from promethium.api.storage import ObjectStorage
 from promethium.worker.events import LocalBus, make_bus
-from promethium.worker.executor import EmbeddedExecutor, JobExecutor, WorkerSettings, make_executor
+from promethium.worker.executor import (
+    CeleryExecutor,
+    EmbeddedExecutor,
+    JobExecutor,
+    WorkerSettings,
+    make_executor,
+)
 from promethium.worker.reaper import Reaper
 
 __all__ = ["JobsRuntime", "start_jobs"]
@@ -55,7 +61,10 @@ def start_jobs(
     store = JobStore.from_url(database_url, publisher=bus.publish)
 
     def submit(job: StaleJob) -> None:
-        executor.submit(job.id, job.queue, job.kind)
+        if isinstance(executor, CeleryExecutor):
+            executor.submit(job.id, job.queue, job.kind, attempt=job.attempts)
+        else:
+            executor.submit(job.id, job.queue, job.kind)
 
     reaper = Reaper(
         store,
