@@ -32,6 +32,8 @@ class JobsRuntime:
     bus: LocalBus
     reaper: Reaper
     store: JobStore
+    #: the Celery broker (None in embedded mode): readiness checks it
+    broker_url: str | None = None
 
     def publish(self, job_id: uuid.UUID, event: dict[str, Any]) -> None:
         with contextlib.suppress(Exception):  # best effort: the job row holds the truth
@@ -75,4 +77,4 @@ def start_jobs(
         s.reaper_resubmit_queued_after_s,
     )
     reaper.start()
-    return JobsRuntime(executor, bus, reaper, store)
+    return JobsRuntime(executor, bus, reaper, store, s.broker_url)
