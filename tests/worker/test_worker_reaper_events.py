@@ -308,11 +308,17 @@ def _upload(client: Any, token: str, tmp_path: Path, held: list[uuid.UUID] | Non
     return str(ds["id"])
 
 
+def _ws_auth(ws: Any, token: str) -> None:
+    ws.send_json({"type": "auth", "token": token})
+    assert ws.receive_json()["type"] == "ready"
+
+
 def test_websocket_needs_a_valid_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from starlette.websockets import WebSocketDisconnect
 
     with _client(tmp_path, monkeypatch, None) as client:
-        with client.websocket_connect("/api/v1/ws?token=nope") as ws:
+        with client.websocket_connect("/api/v1/ws") as ws:
+            ws.send_json({"type": "auth", "token": "nope"})
             assert ws.receive_json() == {"type": "error", "message": "not authenticated"}
             with pytest.raises(WebSocketDisconnect) as exc:
                 ws.receive_json()
@@ -321,6 +327,104 @@ def test_websocket_needs_a_valid_token(tmp_path: Path, monkeypatch: pytest.Monke
         with client.websocket_connect("/api/v1/ws") as ws:  # the token in the first message
             ws.send_json({"type": "auth", "token": token})
             assert ws.receive_json()["type"] == "ready"
+
+
+def test_websocket_refuses_a_token_in_the_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with _client(tmp_path, monkeypatch, None) as client:
+        token = _login(client)
+        with client.websocket_connect(f"/api/v1/ws?token={token}") as ws:
+            msg = ws.receive_json()
+            assert msg["type"] == "error"
+            assert "not in the URL" in msg["message"]
+            with pytest.raises(WebSocketDisconnect) as exc:
+                ws.receive_json()
+            assert exc.value.code == 4401
+
+
+@pytest.mark.parametrize("end", ["logout", "deactivate"])
+def test_websocket_closes_when_the_session_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, end: str
+) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    monkeypatch.setattr("promethium.api.routers.ws.SESSION_CHECK_S", 0.2)
+    with _client(tmp_path, monkeypatch, None) as client:
+        admin = {"Authorization": f"Bearer {_login(client)}"}
+        r = client.post(
+            "/api/v1/users",
+            json={"username": "bob", "password": "correct horse battery staple", "role": "user"},
+            headers=admin,
+        )
+        assert r.status_code == 201, r.text
+        bob_id = r.json()["id"]
+        token = _login(client, "bob")
+        with client.websocket_connect("/api/v1/ws") as ws:
+            _ws_auth(ws, token)
+            time.sleep(0.6)  # a few checks pass while the session is open
+            ws.send_json({"type": "subscribe", "job_ids": []})
+            assert ws.receive_json() == {"type": "subscribed", "jobs": [], "denied": []}
+            if end == "logout":
+                r = client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
+            else:
+                r = client.patch(f"/api/v1/users/{bob_id}", json={"is_active": False}, headers=admin)
+            assert r.status_code in (200, 204), r.text
+            assert ws.receive_json() == {"type": "error", "message": "the session has ended"}
+            with pytest.raises(WebSocketDisconnect) as exc:
+                ws.receive_json()
+            assert exc.value.code == 4401
+
+
+def test_tokens_in_urls_are_redacted_from_uvicorn_logs() -> None:
+    import logging
+
+    from promethium.api.logs import RedactTokens, redact
+
+    assert redact("GET /api/v1/ws?token=abc.def-ghi&x=1") == "GET /api/v1/ws?token=[redacted]&x=1"
+    assert redact("/x?access_token=s3cret") == "/x?access_token=[redacted]"
+    assert redact("/x?tokens=1&page=2") == "/x?tokens=1&page=2"
+    access = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/api/v1/ws?token=eyJ.secret.sig", "1.1", 101),
+        None,
+    )
+    assert RedactTokens().filter(access)
+    assert access.getMessage() == '127.0.0.1:5 - "GET /api/v1/ws?token=[redacted] HTTP/1.1" 101'
+    ws_line = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5", "/api/v1/ws?token=eyJ.secret.sig"),
+        None,
+    )
+    RedactTokens().filter(ws_line)
+    assert "secret" not in ws_line.getMessage()
+
+
+def test_the_app_installs_the_redaction_on_uvicorn_loggers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from promethium.api.logs import RedactTokens
+
+    with _client(tmp_path, monkeypatch, None):
+        for name in ("uvicorn.access", "uvicorn.error"):
+            filters = [f for f in logging.getLogger(name).filters if isinstance(f, RedactTokens)]
+            assert len(filters) == 1, name
+        with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+            logging.getLogger("uvicorn.access").info(
+                '%s - "%s %s HTTP/%s" %d', "c", "GET", "/api/v1/ws?token=eyJ.secret.sig", "1.1", 101
+            )
+        assert "secret" not in caplog.text
+        assert "token=[redacted]" in caplog.text
 
 
 def test_websocket_streams_a_job_of_the_embedded_executor(
@@ -339,8 +443,8 @@ def test_websocket_streams_a_job_of_the_embedded_executor(
         r = client.post("/api/v1/jobs", json={"kind": "reconstruct", "dataset_id": ds}, headers=auth)
         assert r.status_code == 201, r.text
         job_id = r.json()["id"]
-        with client.websocket_connect(f"/api/v1/ws?token={token}") as ws:
-            assert ws.receive_json()["type"] == "ready"
+        with client.websocket_connect("/api/v1/ws") as ws:
+            _ws_auth(ws, token)
             ws.send_json({"type": "subscribe", "job_ids": [job_id, str(uuid.uuid4()), "junk"]})
             sub = ws.receive_json()
             assert sub["type"] == "subscribed"
@@ -375,8 +479,8 @@ def test_websocket_denies_other_users_jobs(tmp_path: Path, monkeypatch: pytest.M
         job_id = client.post("/api/v1/jobs", json={"kind": "denoise", "dataset_id": ds}, headers=auth).json()[
             "id"
         ]
-        with client.websocket_connect(f"/api/v1/ws?token={_login(client, 'bob')}") as ws:
-            ws.receive_json()
+        with client.websocket_connect("/api/v1/ws") as ws:
+            _ws_auth(ws, _login(client, "bob"))
             ws.send_json({"type": "subscribe", "job_ids": [job_id]})
             assert ws.receive_json() == {"type": "subscribed", "jobs": [], "denied": [job_id]}
 
@@ -405,8 +509,8 @@ def test_websocket_relays_events_a_worker_publishes_on_redis(
         bus = client.app.state.jobs_runtime.bus
         assert isinstance(bus, RedisBus)
         assert bus.ready.wait(10)
-        with client.websocket_connect(f"/api/v1/ws?token={token}") as ws:
-            ws.receive_json()
+        with client.websocket_connect("/api/v1/ws") as ws:
+            _ws_auth(ws, token)
             ws.send_json({"type": "subscribe", "job_ids": [job_id]})
             assert ws.receive_json()["type"] == "subscribed"
             worker = RedisPublisher("redis://127.0.0.1:6379/15")  # what a worker process does

@@ -204,6 +204,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     app.state.ctx = ctx
     install_error_handlers(app)
+    from promethium.api.logs import install_log_redaction
+
+    install_log_redaction()
 
     from promethium.api.routers import (
         auth,

@@ -111,6 +111,14 @@ class AuthService:
                 await self.tokens.revoke_family(row.family_id, now, "logout")
         await self.s.commit()
 
+    async def session_open(self, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:
+        """Whether the user is still active and the session not ended (logout, reuse, expiry): what a
+        long-lived connection (the WebSocket) re-checks while it stays open."""
+        user = await self.users.get(user_id)
+        if user is None or not user.is_active:
+            return False
+        return await self.tokens.family_active(session_id, datetime.now(UTC))
+
     async def authenticate(self, access_token: str) -> tuple[User, uuid.UUID]:
         """The active user of a valid access token whose session is still open, and the session id."""
         claims = self.ctx.tokens.decode_access_token(access_token)
