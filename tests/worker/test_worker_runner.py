@@ -129,3 +129,43 @@ def test_the_embedded_executor_recovers_jobs_of_a_previous_process(env: Any) -> 
         assert store.status(stale) == "failed"
     finally:
         executor.shutdown()
+
+
+def test_is_transient_counts_s3_connection_and_timeout_errors() -> None:
+    import aiohttp
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    from promethium.worker.runner import is_transient
+
+    url = "http://127.0.0.1:9/bucket/key"
+    transient: list[BaseException] = [
+        EndpointConnectionError(endpoint_url=url),
+        ConnectTimeoutError(endpoint_url=url),
+        ReadTimeoutError(endpoint_url=url),
+        ConnectionClosedError(endpoint_url=url),
+        ClientError({"Error": {"Code": "SlowDown", "Message": "slow down"}}, "PutObject"),
+        ClientError({"Error": {"Code": "X"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "GetObject"),
+        aiohttp.ServerDisconnectedError(),
+        ConnectionResetError(),
+        TimeoutError(),
+    ]
+    wrapped = OSError("s3fs translated it")
+    wrapped.__cause__ = EndpointConnectionError(endpoint_url=url)
+    transient.append(wrapped)
+    for exc in transient:
+        assert is_transient(exc), repr(exc)
+    permanent: list[BaseException] = [
+        ClientError({"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "Get"),
+        ClientError({"Error": {"Code": "NoSuchKey"}, "ResponseMetadata": {"HTTPStatusCode": 404}}, "Get"),
+        FileNotFoundError("datasets/x"),
+        ValueError("bad parameter"),
+        OSError("s3fs: access denied"),
+    ]
+    for exc in permanent:
+        assert not is_transient(exc), repr(exc)

@@ -69,8 +69,13 @@ class TransientJobError(Exception):
     job: the job went back to ``queued`` and the task may retry it (with backoff)."""
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Errors worth a retry: the database, the storage or the broker did not answer."""
+#: S3 error codes of a store that is busy or failing for a moment (retry), not of a bad request
+TRANSIENT_S3_CODES = frozenset(
+    {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "Throttling", "503", "500"}
+)
+
+
+def _transient_one(exc: BaseException) -> bool:
     from sqlalchemy.exc import DBAPIError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -80,11 +85,44 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, ConnectionError | TimeoutError):  # storage sockets, redis-py errors subclass these
         return True
+    try:  # S3 through boto3 / s3fs (aiobotocore raises botocore's classes)
+        from botocore import exceptions as boto
+
+        # EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError (ConnectionError) and
+        # ReadTimeoutError, ConnectionClosedError, ResponseStreamingError (HTTPClientError)
+        if isinstance(exc, boto.ConnectionError | boto.HTTPClientError):
+            return True
+        if isinstance(exc, boto.ClientError):
+            err = exc.response.get("Error", {}) or {}
+            status = int((exc.response.get("ResponseMetadata", {}) or {}).get("HTTPStatusCode") or 0)
+            return str(err.get("Code")) in TRANSIENT_S3_CODES or status >= 500
+    except ImportError:  # pragma: no cover - no S3 support installed
+        pass
+    try:  # aiohttp (under s3fs), should one escape aiobotocore untranslated
+        import aiohttp
+
+        if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError):
+            return True
+    except ImportError:  # pragma: no cover
+        pass
     try:
         from kombu.exceptions import OperationalError as BrokerError  # type: ignore[import-not-found, unused-ignore]
     except ImportError:  # pragma: no cover - celery extra not installed
         return False
     return isinstance(exc, BrokerError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth a retry: the database, the storage (local or S3) or the broker did not answer.
+    Follows the chain of causes (s3fs wraps botocore's errors in ``OSError``), a few levels deep."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if _transient_one(seen):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 class _Watcher(threading.Thread):
