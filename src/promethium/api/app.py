@@ -113,7 +113,9 @@ def build_context(settings: ApiSettings) -> ApiContext:
         storage=ObjectStorage(settings.resolved_storage_url()),
         hasher=PasswordHasher(settings),
         tokens=TokenService(settings, keys),
-        limiter=LoginLimiter(settings.login_max_failures, settings.login_window_s),
+        limiter=LoginLimiter(
+            settings.login_max_failures, settings.login_window_s, settings.login_max_tracked
+        ),
         metrics=Metrics(),
     )
 

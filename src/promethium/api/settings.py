@@ -48,6 +48,9 @@ class ApiSettings(BaseSettings):
     argon2_parallelism: int = Field(default=4, ge=1)
     login_max_failures: int = Field(default=5, ge=1, description="Failed logins per window before 429.")
     login_window_s: int = Field(default=300, ge=1)
+    login_max_tracked: int = Field(
+        default=100_000, ge=100, description="User names/addresses the login limiter remembers at most."
+    )
     password_min_length: int = Field(default=12, ge=8)
     admin_username: str | None = Field(default=None, description="First admin, created at start-up.")
     admin_password: SecretStr | None = None
