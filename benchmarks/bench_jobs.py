@@ -131,8 +131,15 @@ async def _run(args: argparse.Namespace) -> None:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://b", timeout=120) as client:
-                r = await client.post("/api/v1/auth/login", data={"username": "admin", "password": PASSWORD})
-                auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+                auth: dict[str, str] = {}
+
+                async def login() -> None:  # again before each phase: a run outlasts an access token
+                    r = await client.post(
+                        "/api/v1/auth/login", data={"username": "admin", "password": PASSWORD}
+                    )
+                    auth["Authorization"] = f"Bearer {r.json()['access_token']}"
+
+                await login()
 
                 async def upload(n_traces: int, n_samples: int) -> str:
                     d, _ = damage(
@@ -206,78 +213,94 @@ async def _run(args: argparse.Namespace) -> None:
                     return int(ok), int(results), int(done_events)
 
                 counts = [int(x) for x in args.workers.split(",")]
-                print(
-                    f"\n### {args.jobs} small jobs (preprocess: bandpass + agc, 16 x 64) "
-                    "submitted concurrently through the API\n"
-                )
-                print("| workers | submit s | all done s | jobs/s | succeeded | results | succeeded events |")
-                print("|---|---|---|---|---|---|---|")
-                for n in counts:
-                    procs = _workers(n, env, tmp)
-                    try:
-                        t0 = time.perf_counter()
-                        ids = await asyncio.gather(
-                            *(submit({"kind": "preprocess", "dataset_id": small}) for _ in range(args.jobs))
-                        )
-                        t_sub = time.perf_counter() - t0
-                        await asyncio.to_thread(wait_all, ids, 1200)
-                        wall = time.perf_counter() - t0
-                        ok, res, ev = check(ids)
-                        print(
-                            f"| {n} | {t_sub:.1f} | {wall:.1f} | {args.jobs / wall:.1f} "
-                            f"| {ok} | {res} | {ev} |"
-                        )
-                    finally:
-                        _stop(procs)
-
-                procs = _workers(1, env, tmp)
-                try:
-                    lat: list[float] = []
-                    run: list[float] = []
-                    for _ in range(args.overhead_jobs):
-                        jid = await submit({"kind": "preprocess", "dataset_id": small})
-                        await asyncio.to_thread(wait_all, [jid], 60)
-                        with store.sessions() as s:
-                            j = s.get(Job, uuid.UUID(jid))
-                            assert j is not None
-                            assert j.started_at is not None
-                            assert j.finished_at is not None
-                            lat.append((j.started_at - j.created_at).total_seconds() * 1000)
-                            run.append((j.finished_at - j.started_at).total_seconds() * 1000)
-                    lat.sort()
+                phases = set(args.phases.split(","))
+                if "throughput" in phases:
                     print(
-                        f"\n### scheduling overhead, {args.overhead_jobs} jobs one at a time, 1 idle worker\n"
+                        f"\n### {args.jobs} small jobs (preprocess: bandpass + agc, 16 x 64) "
+                        "submitted concurrently through the API\n"
                     )
-                    print("| created -> running median ms | p90 ms | run median ms |")
-                    print("|---|---|---|")
-                    p90 = lat[int(0.9 * (len(lat) - 1))]
-                    print(f"| {statistics.median(lat):.1f} | {p90:.1f} | {statistics.median(run):.1f} |")
-                finally:
-                    _stop(procs)
+                    print(
+                        "| workers | submit s | all done s | jobs/s | succeeded | results "
+                        "| succeeded events |"
+                    )
+                    print("|---|---|---|---|---|---|---|")
+                    for n in counts:
+                        procs = _workers(n, env, tmp)
+                        try:
+                            t0 = time.perf_counter()
+                            ids = await asyncio.gather(
+                                *(
+                                    submit({"kind": "preprocess", "dataset_id": small})
+                                    for _ in range(args.jobs)
+                                )
+                            )
+                            t_sub = time.perf_counter() - t0
+                            await asyncio.to_thread(wait_all, ids, 1200)
+                            wall = time.perf_counter() - t0
+                            ok, res, ev = check(ids)
+                            print(
+                                f"| {n} | {t_sub:.1f} | {wall:.1f} | {args.jobs / wall:.1f} "
+                                f"| {ok} | {res} | {ev} |"
+                            )
+                        finally:
+                            _stop(procs)
 
-                print(f"\n### {args.recon_jobs} reconstruct jobs (POCS, n_iter 40, 240 x 400) vs workers\n")
-                print("| workers | wall s | jobs/s | speed-up | succeeded |")
-                print("|---|---|---|---|---|")
-                base = None
-                for n in counts:
-                    procs = _workers(n, env, tmp)
+                if "overhead" in phases:
+                    await login()
+                    procs = _workers(1, env, tmp)
                     try:
-                        body = {
-                            "kind": "reconstruct",
-                            "dataset_id": big,
-                            "params": {"reconstruct.n_iter": 40},
-                        }
-                        t0 = time.perf_counter()
-                        ids = await asyncio.gather(*(submit(body) for _ in range(args.recon_jobs)))
-                        await asyncio.to_thread(wait_all, ids, 1200)
-                        wall = time.perf_counter() - t0
-                        base = base or wall
-                        ok, _, _ = check(ids)
+                        lat: list[float] = []
+                        run: list[float] = []
+                        for _ in range(args.overhead_jobs):
+                            jid = await submit({"kind": "preprocess", "dataset_id": small})
+                            await asyncio.to_thread(wait_all, [jid], 60)
+                            with store.sessions() as s:
+                                j = s.get(Job, uuid.UUID(jid))
+                                assert j is not None
+                                assert j.started_at is not None
+                                assert j.finished_at is not None
+                                lat.append((j.started_at - j.created_at).total_seconds() * 1000)
+                                run.append((j.finished_at - j.started_at).total_seconds() * 1000)
+                        lat.sort()
                         print(
-                            f"| {n} | {wall:.1f} | {args.recon_jobs / wall:.2f} | {base / wall:.2f} | {ok} |"
+                            f"\n### scheduling overhead, {args.overhead_jobs} jobs one at a time, "
+                            "1 idle worker\n"
                         )
+                        print("| created -> running median ms | p90 ms | run median ms |")
+                        print("|---|---|---|")
+                        p90 = lat[int(0.9 * (len(lat) - 1))]
+                        print(f"| {statistics.median(lat):.1f} | {p90:.1f} | {statistics.median(run):.1f} |")
                     finally:
                         _stop(procs)
+
+                if "recon" in phases:
+                    await login()
+                    print(
+                        f"\n### {args.recon_jobs} reconstruct jobs (POCS, n_iter 40, 240 x 400) vs workers\n"
+                    )
+                    print("| workers | wall s | jobs/s | speed-up | succeeded |")
+                    print("|---|---|---|---|---|")
+                    base = None
+                    for n in counts:
+                        procs = _workers(n, env, tmp)
+                        try:
+                            body = {
+                                "kind": "reconstruct",
+                                "dataset_id": big,
+                                "params": {"reconstruct.n_iter": 40},
+                            }
+                            t0 = time.perf_counter()
+                            ids = await asyncio.gather(*(submit(body) for _ in range(args.recon_jobs)))
+                            await asyncio.to_thread(wait_all, ids, 1200)
+                            wall = time.perf_counter() - t0
+                            base = base or wall
+                            ok, _, _ = check(ids)
+                            print(
+                                f"| {n} | {wall:.1f} | {args.recon_jobs / wall:.2f} "
+                                f"| {base / wall:.2f} | {ok} |"
+                            )
+                        finally:
+                            _stop(procs)
     finally:
         store.dispose()
         redis.kill()
@@ -292,6 +315,7 @@ def main() -> None:
     p.add_argument("--workers", default="1,2,4")
     p.add_argument("--overhead-jobs", type=int, default=50)
     p.add_argument("--recon-jobs", type=int, default=8)
+    p.add_argument("--phases", default="throughput,overhead,recon", help="which tables to measure")
     asyncio.run(_run(p.parse_args()))
 
 

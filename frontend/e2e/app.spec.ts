@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
@@ -12,8 +12,32 @@ mkdirSync(ART, { recursive: true });
 
 const figures: Record<string, number | string> = {};
 
+interface Violation {
+  id: string;
+  impact: string | null;
+  nodes: number;
+  first: string;
+}
+const accessibility: Record<string, { rulesPassed: number; violations: Violation[] }> = {};
+const AXE = readFileSync('node_modules/axe-core/axe.min.js', 'utf8');
+
+/** axe-core's WCAG 2 A/AA checks (labels, names, contrast, ...) on the screen as it is. */
+async function audit(page: Page, name: string): Promise<void> {
+  // Material's snack bar keeps its message aria-hidden for its first 150 ms, then moves it into a live
+  // region, and fades in and out: audit the settled screen (contrast is measured through opacity).
+  await page.waitForTimeout(250);
+  await page.evaluate(() => Promise.race([Promise.all(document.getAnimations().filter((x) => Number.isFinite(Number(x.effect?.getComputedTiming().endTime))).map((x) => x.finished.catch(() => undefined))), new Promise((r) => setTimeout(r, 2000))]));
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE); // CSP forbids a script tag
+  accessibility[name] = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ passes: unknown[]; violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] }> } }).axe;
+    const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+    return { rulesPassed: r.passes.length, violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, first: String(v.nodes[0]?.target ?? '') })) };
+  });
+}
+
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ART, `${name}.png`), fullPage: true });
+  await audit(page, name);
 }
 
 async function login(page: Page): Promise<void> {
@@ -73,9 +97,15 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
   expect(await paintedFraction(page)).toBeGreaterThan(0.01);
   await canvas.hover({ position: { x: 400, y: 300 } });
   await expect(page.getByTestId('readout')).toContainText('trace');
+  await canvas.hover({ position: { x: 402, y: 300 } });
+  await expect(page.getByTestId('header-readout')).toContainText(/\w+ -?\d/); // header fields of that trace
   await shot(page, '06-viewer-wiggle');
 
-  // Reconstruct with a form generated from the workflow schema.
+  // Reconstruct with a form generated from the workflow schema; status pushed over the WebSocket.
+  const frames: string[] = [];
+  page.on('websocket', (ws) => {
+    if (ws.url().includes('/api/v1/ws')) ws.on('framereceived', (f) => frames.push(String(f.payload)));
+  });
   const datasetId = page.url().split('/viewer/')[1];
   await page.goto(`/datasets/${datasetId}`);
   await page.getByRole('link', { name: 'Run a job on it' }).click();
@@ -89,16 +119,114 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
   await expect(page.getByTestId('job-log')).not.toContainText('No events yet');
   await page.waitForTimeout(600); // the progress bar animates
   await shot(page, '08-job-detail');
+  expect(frames.some((f) => f.includes('"type": "ready"') || f.includes('"type":"ready"'))).toBe(true);
+  expect(frames.some((f) => f.includes('subscribed'))).toBe(true);
+
+  // The result viewer: input, result and difference painted with one clip; metrics; download.
+  await page.getByTestId('open-result').click();
+  await expect(page).toHaveURL(/\/results\/[0-9a-f-]{36}$/);
+  await page.waitForFunction(() => {
+    const s = window.promethiumResult?.stats;
+    return !!s && s.fetches > 0 && s.painted[0] > 0.5 && s.painted[1] > 0.5;
+  });
+  await expect(page.getByTestId('metrics-table')).toContainText('Run time (s)');
+  await expect(page.getByTestId('metrics-table')).toContainText('534'); // traces of the output
+  await expect(page.getByTestId('change-summary')).toContainText('traces in view changed');
+  await page.getByTestId('panel-1').hover({ position: { x: 150, y: 150 } });
+  await expect(page.getByTestId('result-readout')).toContainText('difference');
+  await shot(page, '09-result-viewer');
+  const before = await page.evaluate(() => window.promethiumResult?.view());
+  // Down to a small laptop screen: the three sections stay side by side and nothing scrolls sideways.
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.waitForTimeout(300);
+  expect(await page.evaluate(() => { const m = document.querySelector('mat-sidenav-content') as HTMLElement; return m.scrollWidth <= m.clientWidth + 1; })).toBe(true);
+  await shot(page, '09b-result-viewer-1024');
+  await page.setViewportSize({ width: 1280, height: 860 });
+  await page.getByTestId('panel-2').focus();
+  for (let i = 0; i < 4; i++) await page.keyboard.press('+');
+  const after = await page.evaluate(() => window.promethiumResult?.view());
+  expect(after!.t1 - after!.t0).toBeLessThan(before!.t1 - before!.t0); // one view for the three panels
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-result').click()]);
+  expect(download.suggestedFilename()).toMatch(/^result-[0-9a-f-]{36}\.sgy$/);
+  const saved = join(ART, 'downloaded-result.sgy');
+  await download.saveAs(saved);
+  const { statSync } = await import('node:fs');
+  expect(statSync(saved).size).toBeGreaterThan(3600 + 534 * 240);
+  await expect(page.getByRole('status').filter({ hasText: 'Downloaded result-' })).toBeVisible();
+
+  // A comparison of methods on the same hidden traces.
+  await page.goto(`/jobs?dataset=${datasetId}&kind=compare`);
+  await expect(page.getByTestId('job-dataset')).toContainText('seisplot_31_81_PR');
+  await page.getByLabel('Methods').fill('["linear", "pocs"]');
+  await shot(page, '10-compare-form');
+  await page.getByTestId('job-submit').click();
+  await expect(page.getByTestId('job-status')).toHaveText('succeeded', { timeout: 150_000 });
+  await page.getByTestId('open-result').click();
+  const table = page.getByTestId('comparison-table');
+  await expect(table.getByRole('row')).toHaveCount(3);
+  await expect(table).toContainText('linear');
+  await expect(table).toContainText('pocs');
+  await expect(page.getByTestId('best-method')).toHaveText(/linear|pocs/);
+  await page.waitForFunction(() => (window.promethiumResult?.stats.painted[0] ?? 0) > 0.5);
+  await table.scrollIntoViewIfNeeded();
+  await shot(page, '11-compare-result');
+
+  // Cancel a slower job from its page; the log shows it.
+  await page.goto(`/jobs?dataset=${datasetId}&kind=compare`);
+  await expect(page.getByTestId('job-dataset')).toContainText('seisplot_31_81_PR');
+  await page.getByLabel('Methods').fill('["drr", "pocs", "drr"]');
+  await page.getByTestId('job-submit').click();
+  await expect(page).toHaveURL(/\/jobs\/[0-9a-f-]{36}$/);
+  await page.getByTestId('job-cancel').click();
+  await expect(page.getByTestId('job-status')).toHaveText('cancelled', { timeout: 30_000 });
+  await expect(page.getByTestId('job-log')).toContainText('cancelled', { timeout: 10_000 });
+  await shot(page, '11b-job-cancelled');
 
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await expect(page.getByTestId('health-status')).toContainText('ok');
-  await shot(page, '09-dashboard');
+  await expect(page.getByTestId('system-status')).toContainText('the API process');
+  await expect(page.getByTestId('storage-used')).toContainText('dataset');
+  await shot(page, '12-dashboard');
+  await page.getByRole('link', { name: 'Models' }).click();
+  await expect(page.getByText('2 model(s).')).toBeVisible(); // the two shipped networks
+  await expect(page.getByTestId('model-default')).toHaveCount(2);
+  await page.getByText('unet-reconstruct').click(); // open its architecture, training and metrics
+  await expect(page.getByText('Training configuration').first()).toBeVisible();
+  // Upload weights with their sidecar (the shipped denoiser under another name) and make it the default.
+  const pretrained = '../src/promethium/ml/pretrained';
+  await page.getByTestId('model-weights').setInputFiles(`${pretrained}/unet-denoise.pt`);
+  await page.getByTestId('model-sidecar').setInputFiles(`${pretrained}/unet-denoise.json`);
+  await page.getByLabel('Name (optional)').fill('e2e-denoiser');
+  await page.getByRole('button', { name: 'Upload', exact: true }).click();
+  await expect(page.getByText('3 model(s).')).toBeVisible({ timeout: 30_000 });
+  const panel = page.locator('mat-expansion-panel', { hasText: 'e2e-denoiser' });
+  await panel.locator('mat-expansion-panel-header').click();
+  await panel.getByRole('combobox', { name: 'Task' }).click();
+  await page.getByRole('option', { name: 'denoising' }).click();
+  await panel.getByRole('button', { name: 'Make default' }).click();
+  await expect(panel.getByTestId('model-default')).toHaveText('default for denoising');
+  await expect(page.getByTestId('model-default')).toHaveCount(2); // the shipped denoiser is no longer
+  await shot(page, '13-models');
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByLabel('Colormap').click();
+  await page.getByRole('option', { name: 'Seismic (diverging)' }).click();
+  await page.getByRole('button', { name: 'Save display defaults' }).click();
+  expect(await page.evaluate(() => localStorage.getItem('promethium.display'))).toContain('seismic');
+  await shot(page, '14-settings');
   await page.getByRole('link', { name: 'Users' }).click();
-  await expect(page.getByRole('cell', { name: USER })).toBeVisible();
-  await shot(page, '10-users');
+  await expect(page.getByRole('cell', { name: USER, exact: true })).toBeVisible();
+  await page.getByLabel('User name').fill('e2e-viewer');
+  await page.getByLabel('Initial password').fill('viewer-password-long-enough');
+  await page.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.getByRole('cell', { name: 'e2e-viewer', exact: true })).toBeVisible();
+  await shot(page, '15-users');
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login/);
+  writeFileSync(join(ART, 'accessibility.json'), JSON.stringify(accessibility, null, 2) + '\n');
+  expect(Object.values(accessibility).every((a) => a.rulesPassed >= 10)).toBe(true); // axe really ran
+  const serious = Object.entries(accessibility).flatMap(([screen, a]) => a.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${screen}: ${v.id} (${v.first})`));
+  expect(serious).toEqual([]);
 });
 
 test('viewer figures: first paint of 1000x1000, panning a 5000-trace section', async ({ page, request }) => {
@@ -108,13 +236,12 @@ test('viewer figures: first paint of 1000x1000, panning a 5000-trace section', a
   execFileSync(python, ['e2e/make_section.py', file], { env: { ...process.env, PYTHONPATH: '../src' } });
   const tok = await request.post('/api/v1/auth/login', { form: { username: USER, password: PASSWORD } });
   const access = ((await tok.json()) as { access_token: string }).access_token;
-  const { readFileSync } = await import('node:fs');
   const up = await request.post('/api/v1/datasets', {
     headers: { Authorization: `Bearer ${access}` },
     multipart: { file: { name: 'section5000.sgy', mimeType: 'application/octet-stream', buffer: readFileSync(file) } },
     timeout: 120_000,
   });
-  expect(up.status()).toBe(201);
+  expect([201, 202]).toContain(up.status()); // 202 once ingestion runs as a job
   const id = ((await up.json()) as { id: string }).id;
 
   await login(page);
@@ -131,7 +258,7 @@ test('viewer figures: first paint of 1000x1000, panning a 5000-trace section', a
   const paint = await page.evaluate(() => window.promethiumViewer?.stats.lastRenderMs ?? -1);
   figures['first_paint_ms_1000x1000'] = Number(paint.toFixed(1));
   expect(paint).toBeLessThan(300);
-  await shot(page, '11-viewer-5000');
+  await shot(page, '16-viewer-5000');
 
   // Zoom to 1000 of the 5000 traces, then pan one frame per animation frame for 3 s.
   await page.getByTestId('viewer-canvas').focus();
@@ -157,12 +284,56 @@ test('viewer figures: first paint of 1000x1000, panning a 5000-trace section', a
   );
   figures['pan_fps_5000_traces'] = Number(fps.toFixed(1));
   expect(fps).toBeGreaterThanOrEqual(30);
-  await shot(page, '12-viewer-panned');
+  await shot(page, '17-viewer-panned');
   writeFileSync(join(ART, 'figures.json'), JSON.stringify(figures, null, 2) + '\n');
+});
+
+test('3D data: inline, crossline and time-slice sections with trace headers', async ({ page, request }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-cube-'));
+  const file = join(dir, 'cube.sgy');
+  const python = process.env['E2E_PYTHON'] ?? '../.venv/bin/python';
+  execFileSync(python, ['e2e/make_cube.py', file], { env: { ...process.env, PYTHONPATH: '../src' } });
+  const tok = await request.post('/api/v1/auth/login', { form: { username: USER, password: PASSWORD } });
+  const access = ((await tok.json()) as { access_token: string }).access_token;
+  const up = await request.post('/api/v1/datasets', {
+    headers: { Authorization: `Bearer ${access}` },
+    multipart: { file: { name: 'cube.sgy', mimeType: 'application/octet-stream', buffer: readFileSync(file) } },
+  });
+  expect([201, 202]).toContain(up.status()); // 202 once ingestion runs as a job
+  const id = ((await up.json()) as { id: string }).id;
+  await login(page);
+  await page.goto(`/datasets/${id}`);
+  await expect(page.getByTestId('dataset-status')).toHaveText('ready', { timeout: 60_000 }); // ready in the UI first
+  await page.getByTestId('open-viewer').click();
+  await page.waitForFunction(() => (window.promethiumViewer?.stats.fetches ?? 0) > 0);
+  await page.getByRole('combobox', { name: 'Display' }).click(); // 32 traces would be drawn as wiggles
+  await page.getByRole('option', { name: 'Variable density' }).click();
+  const sections: [string, string, RegExp][] = [
+    ['Inline', '5', /inline 5 · crossline \d+/],
+    ['Crossline', '7', /inline \d+ · crossline 7/],
+    ['Time slice', '120', /crossline \d+ · inline \d+/],
+  ];
+  for (const [kind, index, readout] of sections) {
+    const before = await page.evaluate(() => window.promethiumViewer?.stats.fetches ?? 0);
+    await page.getByTestId('section-kind').click();
+    await page.getByRole('option', { name: kind, exact: true }).click();
+    await page.getByTestId('section-index').fill(index);
+    await page.getByTestId('section-index').press('Enter');
+    await page.getByTestId('section-index').blur();
+    await page.waitForFunction((n) => (window.promethiumViewer?.stats.fetches ?? 0) > n, before);
+    await page.waitForTimeout(300);
+    expect(await paintedFraction(page)).toBeGreaterThan(0.5);
+    await page.getByTestId('viewer-canvas').hover({ position: { x: 500, y: 250 } });
+    await page.getByTestId('viewer-canvas').hover({ position: { x: 502, y: 252 } });
+    await expect(page.getByTestId('readout')).toContainText(readout);
+    await expect(page.getByTestId('header-readout')).toContainText('inline');
+    await shot(page, `18-viewer-3d-${kind.toLowerCase().replace(' ', '-')}`);
+  }
 });
 
 declare global {
   interface Window {
     promethiumViewer?: { stats: { lastRenderMs: number; lastWindow: string; fetches: number; nonBlank: boolean }; panBy(traces: number): void };
+    promethiumResult?: { stats: { fetches: number; painted: number[]; clip: number; window: string }; view(): { t0: number; t1: number; s0: number; s1: number } };
   }
 }

@@ -52,3 +52,19 @@ def test_database_urls_are_normalised() -> None:
 
     assert async_url("sqlite:////tmp/x.db").drivername == "sqlite+aiosqlite"
     assert async_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
+
+
+async def test_postgresql_pool_is_steady_and_configurable(pg_url: str, make_settings: Any) -> None:
+    """No overflow by default: under a load above the pool, requests wait for a connection instead of
+    opening (and then closing) a new PostgreSQL connection each."""
+    from promethium.api.db import Database
+
+    db = Database(pg_url)
+    try:
+        assert (db.engine.pool.size(), db.engine.pool._max_overflow) == (15, 0)  # type: ignore[attr-defined]
+    finally:
+        await db.dispose()
+    settings = make_settings(database_url=pg_url, database_pool_size=3, database_max_overflow=1)
+    async for api in start_api(settings):
+        pool = api.ctx.db.engine.pool
+        assert (pool.size(), pool._max_overflow) == (3, 1)  # type: ignore[attr-defined]

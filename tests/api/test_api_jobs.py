@@ -315,3 +315,41 @@ async def test_with_a_broker_url_jobs_go_to_celery(
         assert r.status_code == 201, r.text
         assert sent == [(uuid.UUID(r.json()["id"]), "gpu")]
         assert r.json()["status"] == "queued"
+
+
+async def test_job_pages_count_in_one_query_and_past_the_end(api: Api, backend: str) -> None:
+    """The page query carries the total (a window count); a page past the end still reports it."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    async with api.ctx.db.sessionmaker() as s:
+        repo = JobRepository(s)
+        for i in range(7):
+            status = "succeeded" if i % 2 else "failed"
+            repo.add(
+                Job(
+                    owner_id=api.users[Role.user],
+                    kind="custom",
+                    status=status,
+                    params={},
+                    created_at=now - timedelta(minutes=i),
+                )
+            )
+        repo.add(Job(owner_id=api.users[Role.admin], kind="custom", params={}, created_at=now))
+        await s.commit()
+        items, total = await repo.page(owner_id=api.users[Role.user], offset=0, limit=3)
+        assert total == 7
+        assert [j.created_at for j in items] == sorted((j.created_at for j in items), reverse=True)
+        assert len(items) == 3
+        items, total = await repo.page(owner_id=api.users[Role.user], offset=6, limit=3)
+        assert (len(items), total) == (1, 7)
+        items, total = await repo.page(owner_id=api.users[Role.user], offset=9, limit=3)
+        assert (list(items), total) == ([], 7)
+        items, total = await repo.page(owner_id=api.users[Role.user], offset=0, limit=10, status="succeeded")
+        assert (len(items), total) == (3, 3)
+        items, total = await repo.page(owner_id=None, offset=0, limit=100)
+        assert (len(items), total) == (8, 8)
+        items, total = await repo.page(owner_id=api.users[Role.viewer], offset=0, limit=10)
+        assert (list(items), total) == ([], 0)
+    r = await api.client.get(JOBS, params={"page": 5, "per_page": 2}, headers=api.headers[Role.user])
+    assert (r.json()["items"], r.json()["total"]) == ([], 7)

@@ -22,6 +22,11 @@ EXPECTED = {
     "auth-refresh": PUBLIC,  # authenticated by the refresh token itself
     "auth-logout": ANY,
     "auth-me": ANY,
+    "auth-update_me": ANY,
+    "auth-change_password": ANY,
+    "system-status": ANY,
+    "datasets-headers": ANY,
+    "results-traces": ANY,
     "metrics-scrape": ADMIN,
     "users-list": ADMIN,
     "users-create": ADMIN,

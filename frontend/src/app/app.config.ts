@@ -9,6 +9,8 @@ import * as authEffects from './core/auth.effects';
 import { authFeature } from './core/auth.store';
 import { jobsFeature } from './features/jobs/jobs.store';
 import * as jobsEffects from './features/jobs/jobs.effects';
+import { JOB_UPDATES } from './features/jobs/job-updates';
+import { LiveJobUpdates } from './features/jobs/job-socket';
 
 export const appConfig: ApplicationConfig = {
   providers: [
@@ -17,5 +19,6 @@ export const appConfig: ApplicationConfig = {
     provideHttpClient(withInterceptors([authInterceptor])),
     provideStore({ [authFeature.name]: authFeature.reducer, [jobsFeature.name]: jobsFeature.reducer }),
     provideEffects(authEffects, jobsEffects),
+    { provide: JOB_UPDATES, useExisting: LiveJobUpdates },
   ],
 };

@@ -22,6 +22,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from promethium._version import __version__
+from promethium.api.authcache import PrincipalCache
 from promethium.api.context import ApiContext, LoginLimiter, Metrics
 from promethium.api.db import Database, run_migrations
 from promethium.api.errors import error_body, install_error_handlers
@@ -109,7 +110,12 @@ def build_context(settings: ApiSettings) -> ApiContext:
     keys = load_or_create_keys(settings)
     return ApiContext(
         settings=settings,
-        db=Database(settings.resolved_database_url(), echo=settings.database_echo),
+        db=Database(
+            settings.resolved_database_url(),
+            echo=settings.database_echo,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        ),
         storage=ObjectStorage(settings.resolved_storage_url()),
         hasher=PasswordHasher(settings),
         tokens=TokenService(settings, keys),
@@ -117,6 +123,7 @@ def build_context(settings: ApiSettings) -> ApiContext:
             settings.login_max_failures, settings.login_window_s, settings.login_max_tracked
         ),
         metrics=Metrics(),
+        principals=PrincipalCache(settings.auth_cache_ttl_s),
     )
 
 
@@ -211,6 +218,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_log_redaction()
 
     from promethium.api.routers import (
+        account,
         auth,
         datasets,
         exports,
@@ -218,8 +226,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         jobs,
         models,
         results,
+        system,
         uploads,
         users,
+        viewer_data,
         workflows,
         ws,
     )
@@ -227,6 +237,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     routers = [
         health.router,
         auth.router,
+        account.router,
         users.router,
         uploads.router,
         datasets.router,
@@ -234,6 +245,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         jobs.router,
         models.router,
         results.router,
+        viewer_data.router,
+        system.router,
         workflows.router,
         ws.router,
     ]

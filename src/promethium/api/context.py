@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from promethium.api.authcache import PrincipalCache
 from promethium.api.db import Database
 from promethium.api.handles import HandleCache
 from promethium.api.security import PasswordHasher, TokenService
@@ -123,3 +124,4 @@ class ApiContext:
     limiter: LoginLimiter
     metrics: Metrics
     handles: HandleCache = field(default_factory=HandleCache)
+    principals: PrincipalCache = field(default_factory=PrincipalCache)

@@ -85,12 +85,14 @@ def run_migrations(url: str, revision: str = "head") -> None:
 class Database:
     """The async engine and session factory of one app."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 15, max_overflow: int = 0) -> None:
         self.url = async_url(url)
         _prepare_sqlite_file(self.url)
         kwargs: dict[str, Any] = {"echo": echo}
         if not self.url.drivername.startswith("sqlite"):
-            kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
+            # A steady pool: overflow connections are closed on return, so a sustained load above
+            # the pool would open (fork) a PostgreSQL connection for many requests.
+            kwargs.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.url.drivername.startswith("sqlite"):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -22,7 +22,7 @@ __all__ = ["CurrentUser", "Principal", "Session", "get_ctx", "require"]
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
 
-def get_ctx(request: Request) -> ApiContext:
+async def get_ctx(request: Request) -> ApiContext:  # async: no threadpool hop
     ctx: ApiContext = request.app.state.ctx
     return ctx
 

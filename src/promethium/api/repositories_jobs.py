@@ -160,15 +160,23 @@ class JobRepository:
             where.append(Job.kind == kind)
         if dataset_id:
             where.append(Job.dataset_id == dataset_id)
-        total = int((await self.s.execute(select(func.count()).select_from(Job).where(*where))).scalar_one())
-        rows = await self.s.execute(
-            select(Job)
-            .where(*where)
-            .order_by(Job.created_at.desc(), Job.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-        return rows.scalars().all(), total
+        # one round trip: the total rides along each row (a window count over the filtered rows)
+        rows = (
+            await self.s.execute(
+                select(Job, func.count().over().label("total"))
+                .where(*where)
+                .order_by(Job.created_at.desc(), Job.id.desc())
+                .offset(offset)
+                .limit(limit)
+            )
+        ).all()
+        if rows:
+            return [r[0] for r in rows], int(rows[0][1])
+        total = 0
+        if offset > 0:  # a page past the end: the total still counts
+            q = select(func.count()).select_from(Job).where(*where)
+            total = int((await self.s.execute(q)).scalar_one())
+        return [], total
 
     async def events(
         self,

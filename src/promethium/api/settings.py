@@ -31,6 +31,15 @@ class ApiSettings(BaseSettings):
         default=None, description="SQLAlchemy URL; default: SQLite file promethium.db under data_dir."
     )
     database_echo: bool = False
+    database_pool_size: int = Field(
+        default=15, ge=1, description="Connections each API process keeps open (PostgreSQL)."
+    )
+    database_max_overflow: int = Field(
+        default=0,
+        ge=0,
+        description="Extra connections opened under bursts and closed after (PostgreSQL). Each costs a "
+        "new server process; past the pool, requests wait for a connection instead.",
+    )
     storage_url: str | None = Field(
         default=None,
         description="Object storage: a local folder (default data_dir/storage) or s3://bucket/prefix.",
@@ -43,6 +52,12 @@ class ApiSettings(BaseSettings):
     jwt_audience: str = "promethium-api"
     access_token_ttl_s: int = Field(default=900, ge=10)
     refresh_token_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)
+    auth_cache_ttl_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds a verified access token's user and session are reused without a database "
+        "read (0: off). Logouts and user changes made through another API process take effect within it.",
+    )
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)

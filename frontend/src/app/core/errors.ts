@@ -51,3 +51,15 @@ export class Notifier {
     this.snack.open(message, 'OK', { duration: 4000 });
   }
 }
+
+/** An error whose body arrived as a Blob (a download asked for `responseType: 'blob'`): the same
+ * error with its JSON envelope parsed, so {@link describeError} can put it in plain words. */
+export async function withParsedBlob(err: unknown): Promise<unknown> {
+  if (!(err instanceof HttpErrorResponse) || !(err.error instanceof Blob)) return err;
+  try {
+    const body: unknown = JSON.parse(await err.error.text());
+    return new HttpErrorResponse({ error: body, status: err.status, statusText: err.statusText, url: err.url ?? undefined, headers: err.headers });
+  } catch {
+    return err;
+  }
+}

@@ -14,6 +14,7 @@ import { AuthActions, authFeature } from './auth.store';
   selector: 'app-shell',
   imports: [MatToolbarModule, MatSidenavModule, MatListModule, MatButtonModule, RouterOutlet, RouterLink, RouterLinkActive],
   template: `
+    <a class="skip" href="#main" (click)="skip($event)">Skip to content</a>
     <mat-toolbar color="primary" class="bar">
       @if (handset()) {
         <button mat-button type="button" (click)="nav.toggle()" aria-label="Toggle navigation">Menu</button>
@@ -31,13 +32,15 @@ import { AuthActions, authFeature } from './auth.store';
           <a mat-list-item routerLink="/" routerLinkActive="active" [routerLinkActiveOptions]="{ exact: true }">Dashboard</a>
           <a mat-list-item routerLink="/datasets" routerLinkActive="active">Datasets</a>
           <a mat-list-item routerLink="/jobs" routerLinkActive="active">Jobs</a>
+          <a mat-list-item routerLink="/models" routerLinkActive="active">Models</a>
+          <a mat-list-item routerLink="/settings" routerLinkActive="active">Settings</a>
           @if (user()?.role === 'admin') {
             <a mat-list-item routerLink="/admin/users" routerLinkActive="active">Users</a>
           }
         </mat-nav-list>
       </mat-sidenav>
       <mat-sidenav-content>
-        <main class="content"><router-outlet /></main>
+        <main class="content" id="main" tabindex="-1"><router-outlet /></main>
       </mat-sidenav-content>
     </mat-sidenav-container>
   `,
@@ -50,6 +53,9 @@ import { AuthActions, authFeature } from './auth.store';
     mat-sidenav { width: 200px; }
     .content { padding: 1rem 1.5rem; }
     .active { font-weight: 600; background: rgba(0, 0, 0, 0.06); }
+    .skip { position: absolute; left: -9999px; top: 0; z-index: 1000; background: #fff; padding: 0.5rem 1rem; }
+    .skip:focus { left: 0.5rem; }
+    @media (max-width: 1280px) { .content { padding: 0.75rem 1rem; } }
   `,
 })
 export class Shell implements OnInit {
@@ -59,6 +65,11 @@ export class Shell implements OnInit {
 
   ngOnInit(): void {
     if (!this.user()) this.store.dispatch(AuthActions.loadMe());
+  }
+
+  skip(e: Event): void {
+    e.preventDefault();
+    document.getElementById('main')?.focus();
   }
 
   logout(): void {

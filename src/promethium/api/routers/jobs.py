@@ -22,7 +22,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-def get_executor(request: Request) -> JobExecutor | None:
+async def get_executor(request: Request) -> JobExecutor | None:
     executor: JobExecutor | None = getattr(request.app.state, "jobs_executor", None)
     return executor
 

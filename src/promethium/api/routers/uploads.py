@@ -10,13 +10,14 @@ import anyio
 from fastapi import APIRouter, Header, Request, status
 
 from promethium.api.deps import Ctx, Session, Writer
-from promethium.api.errors import PayloadTooLargeError
 from promethium.api.routers.jobs import Executor
 from promethium.api.schemas import DatasetOut, UploadInitIn, UploadOut
 from promethium.api.services.datasets import DatasetService, safe_filename
-from promethium.api.services.uploads import UploadState, UploadStore
+from promethium.api.services.uploads import ChunkWriter, UploadState, UploadStore
 
 router = APIRouter(prefix="/datasets/uploads", tags=["uploads"])
+
+WRITE_BLOCK = 4 * 1024 * 1024
 
 
 def _store(ctx: Ctx) -> UploadStore:
@@ -71,13 +72,27 @@ async def put_chunk(
 ) -> UploadOut:
     store = _store(ctx)
     state = store.get(upload_id, principal.owner_filter())
-    data = bytearray()
-    async for part in request.stream():
-        data += part
-        if len(data) > state.chunk_size:
-            raise PayloadTooLargeError(f"a chunk has at most {state.chunk_size} bytes")
-    await anyio.to_thread.run_sync(store.put_chunk, state, index, bytes(data), x_chunk_sha256)
+    writer = await anyio.to_thread.run_sync(store.open_chunk, state, index, x_chunk_sha256)
+    try:
+        # Stream the body to disk in blocks of WRITE_BLOCK: the parts the server hands over are
+        # gathered into one reused buffer (the only copy), written and hashed in a worker thread.
+        buf = bytearray()
+        async for part in request.stream():
+            buf += part
+            if len(buf) >= WRITE_BLOCK:
+                await _flush(writer, buf)
+        if buf:
+            await _flush(writer, buf)
+        await anyio.to_thread.run_sync(store.finish_chunk, state, writer)
+    finally:
+        writer.close()
     return _out(store, state)
+
+
+async def _flush(writer: ChunkWriter, buf: bytearray) -> None:
+    with memoryview(buf) as view:
+        await anyio.to_thread.run_sync(writer.write, view)
+    del buf[:]
 
 
 @router.post(

@@ -89,6 +89,7 @@ class AuthService:
             if row.revoked_reason == "rotated":
                 await self.tokens.revoke_family(row.family_id, now, "reuse-detected")
                 await self.s.commit()
+                self.ctx.principals.drop_session(row.family_id)
             raise AuthenticationError("the refresh token has been revoked")
         if _aware(row.expires_at) <= now:
             raise AuthenticationError("the refresh token has expired")
@@ -109,7 +110,9 @@ class AuthService:
             row = await self.tokens.by_hash(hash_refresh_token(refresh_token))
             if row is not None and row.user_id == user_id:
                 await self.tokens.revoke_family(row.family_id, now, "logout")
+                self.ctx.principals.drop_session(row.family_id)
         await self.s.commit()
+        self.ctx.principals.drop_session(session_id)
 
     async def session_open(self, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:
         """Whether the user is still active and the session not ended (logout, reuse, expiry): what a
@@ -121,6 +124,9 @@ class AuthService:
 
     async def authenticate(self, access_token: str) -> tuple[User, uuid.UUID]:
         """The active user of a valid access token whose session is still open, and the session id."""
+        cached = self.ctx.principals.get(access_token)  # this very token verified moments ago
+        if cached is not None:
+            return cached
         claims = self.ctx.tokens.decode_access_token(access_token)
         try:
             user_id, session_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
@@ -131,4 +137,5 @@ class AuthService:
             raise AuthenticationError("invalid access token")
         if not await self.tokens.family_active(session_id, datetime.now(UTC)):
             raise AuthenticationError("the session has ended")
+        self.ctx.principals.put(access_token, user, session_id, float(claims["exp"]))
         return user, session_id

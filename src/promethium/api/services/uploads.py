@@ -14,14 +14,16 @@ import json
 import math
 import os
 import shutil
+import threading
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from promethium.api.errors import ConflictError, NotFoundError, PayloadTooLargeError, ValidationError
 
-__all__ = ["UploadState", "UploadStore"]
+__all__ = ["ChunkWriter", "UploadState", "UploadStore"]
 
 UPLOAD_TTL = timedelta(hours=24)
 
@@ -43,6 +45,106 @@ class UploadState:
 
     def chunk_length(self, index: int) -> int:
         return min(self.chunk_size, self.size - index * self.chunk_size)
+
+
+_BLOCK = 8 * 1024 * 1024
+
+
+def _hash_range(path: Path, start: int, length: int, digest: Any) -> None:
+    """Feed ``length`` bytes of ``path`` from ``start`` to ``digest`` through one reused buffer."""
+    buf = bytearray(min(_BLOCK, max(length, 1)))
+    view = memoryview(buf)
+    with path.open("rb", buffering=0) as f:
+        f.seek(start)
+        left = length
+        while left > 0:
+            n = f.readinto(view[: min(left, len(buf))])
+            if not n:
+                raise ValidationError("the upload's data file is shorter than announced")
+            digest.update(view[:n])
+            left -= n
+
+
+class _WholeHash:
+    """The whole file's SHA-256 over the chunks ``[0, next)``, fed while the upload goes on, so that
+    finalize need not read the file again. Process-local: finalize in another process (or after a
+    restart) hashes the file from the start."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.digest = hashlib.sha256()
+        self.next = 0
+
+
+_WHOLE: dict[str, _WholeHash] = {}
+_WHOLE_LOCK = threading.Lock()
+
+
+def _whole(key: str, create: bool) -> _WholeHash | None:
+    with _WHOLE_LOCK:
+        w = _WHOLE.get(key)
+        if w is None and create:
+            w = _WHOLE[key] = _WholeHash()
+        return w
+
+
+def _drop_whole(key: str) -> None:
+    with _WHOLE_LOCK:
+        _WHOLE.pop(key, None)
+
+
+class ChunkWriter:
+    """Streams one chunk's bytes straight into its place in the upload's ``data`` file while hashing
+    them, so a chunk is never held whole in memory. The chunk's ``.ok`` marker is removed first and
+    written back only when the length and the SHA-256 match (:meth:`finish`): until then the chunk
+    counts as missing, so a failed or interrupted re-send cannot leave a bad chunk marked good."""
+
+    def __init__(self, folder: Path, state: UploadState, index: int, sha256: str | None) -> None:
+        self.folder = folder
+        self.index = index
+        self.expected = sha256.lower() if sha256 else None
+        self.length = state.chunk_length(index)
+        self.offset = index * state.chunk_size
+        self.written = 0
+        self._hash = hashlib.sha256()
+        (folder / f"{index}.ok").unlink(missing_ok=True)
+        self._fd: int | None = os.open(folder / "data", os.O_WRONLY)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Append ``data`` to the chunk (blocking: call it from a worker thread)."""
+        n = len(data)
+        if self.written + n > self.length:
+            raise PayloadTooLargeError(f"chunk {self.index} has {self.length} bytes; more were sent")
+        if self._fd is None:
+            raise ValueError("the chunk writer is closed")
+        self._hash.update(data)  # releases the GIL on large buffers
+        view = memoryview(data)
+        done = 0
+        while done < n:
+            done += os.pwrite(self._fd, view[done:], self.offset + self.written + done)
+        self.written += n
+
+    def finish(self) -> str:
+        """Check the length and the SHA-256, make the data durable, mark the chunk received."""
+        try:
+            if self.written != self.length:
+                raise ValidationError(f"chunk {self.index} must have {self.length} bytes, not {self.written}")
+            digest = self._hash.hexdigest()
+            if self.expected is None or digest != self.expected:
+                raise ValidationError(
+                    f"chunk {self.index}: SHA-256 mismatch", details={"received_sha256": digest}
+                )
+            assert self._fd is not None
+            os.fdatasync(self._fd)
+        finally:
+            self.close()
+        (self.folder / f"{self.index}.ok").write_text(digest)
+        return digest
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class UploadStore:
@@ -97,42 +199,76 @@ class UploadStore:
         d = self._dir(uuid.UUID(state.id))
         return sorted(int(p.stem) for p in d.glob("*.ok"))
 
-    def put_chunk(self, state: UploadState, index: int, data: bytes, sha256: str | None) -> None:
+    def open_chunk(self, state: UploadState, index: int, sha256: str | None) -> ChunkWriter:
+        """A writer streaming chunk ``index`` into place (see :class:`ChunkWriter`)."""
         if not 0 <= index < state.chunks:
             raise ValidationError(f"chunk index must be in [0, {state.chunks})")
-        if len(data) != state.chunk_length(index):
-            raise ValidationError(
-                f"chunk {index} must have {state.chunk_length(index)} bytes, not {len(data)}"
-            )
-        digest = hashlib.sha256(data).hexdigest()
-        if sha256 is None or digest != sha256.lower():
-            raise ValidationError(f"chunk {index}: SHA-256 mismatch", details={"received_sha256": digest})
         d = self._dir(uuid.UUID(state.id))
-        fd = os.open(d / "data", os.O_WRONLY)
+        w = _whole(str(d), create=False)
+        if w is None:
+            return ChunkWriter(d, state, index, sha256)
+        with w.lock:  # a chunk sent again: the running whole-file hash must not have read it
+            (d / f"{index}.ok").unlink(missing_ok=True)
+            if index < w.next:
+                w.digest, w.next = hashlib.sha256(), 0
+            return ChunkWriter(d, state, index, sha256)
+
+    def finish_chunk(self, state: UploadState, writer: ChunkWriter) -> None:
+        """Check and mark the chunk (:meth:`ChunkWriter.finish`), then feed the whole-file hash with
+        the chunks now contiguous from the start (from the page cache, in this request's thread)."""
+        writer.finish()
+        self.advance(state)
+
+    def advance(self, state: UploadState) -> None:
+        d = self._dir(uuid.UUID(state.id))
+        w = _whole(str(d), create=True)
+        assert w is not None
+        if not w.lock.acquire(blocking=False):
+            return  # another thread is at it; finalize completes whatever is left
         try:
-            os.pwrite(fd, data, index * state.chunk_size)
-            os.fsync(fd)
+            while w.next < state.chunks and (d / f"{w.next}.ok").exists():
+                _hash_range(d / "data", w.next * state.chunk_size, state.chunk_length(w.next), w.digest)
+                w.next += 1
         finally:
-            os.close(fd)
-        (d / f"{index}.ok").write_text(digest)
+            w.lock.release()
+
+    def put_chunk(self, state: UploadState, index: int, data: bytes, sha256: str | None) -> None:
+        """Write a whole chunk held in memory (the streaming route uses :meth:`open_chunk`)."""
+        w = self.open_chunk(state, index, sha256)
+        try:
+            w.write(data)
+            self.finish_chunk(state, w)
+        except BaseException:
+            w.close()
+            raise
 
     def assemble(self, state: UploadState) -> Path:
         """The complete file, after checking that every chunk arrived and the whole SHA-256."""
         missing = sorted(set(range(state.chunks)) - set(self.received(state)))
         if missing:
             raise ConflictError("chunks are missing", details={"missing": missing[:100]})
-        path = self._dir(uuid.UUID(state.id)) / "data"
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            while block := f.read(1024 * 1024):
-                digest.update(block)
-        if digest.hexdigest() != state.sha256:
+        d = self._dir(uuid.UUID(state.id))
+        path = d / "data"
+        w = _whole(str(d), create=False)
+        if w is None:  # chunks received by another process, or before a restart
+            digest = hashlib.sha256()
+            _hash_range(path, 0, state.size, digest)
+            hexdigest = digest.hexdigest()
+        else:
+            with w.lock:  # finish what the chunk requests left
+                for i in range(w.next, state.chunks):
+                    _hash_range(path, i * state.chunk_size, state.chunk_length(i), w.digest)
+                w.next = state.chunks
+                hexdigest = w.digest.hexdigest()
+        if hexdigest != state.sha256:
+            _drop_whole(str(d))
             raise ValidationError(
-                "the SHA-256 of the assembled file does not match", details={"sha256": digest.hexdigest()}
+                "the SHA-256 of the assembled file does not match", details={"sha256": hexdigest}
             )
         return path
 
     def abort(self, upload_id: uuid.UUID) -> None:
+        _drop_whole(str(self._dir(upload_id)))
         shutil.rmtree(self._dir(upload_id), ignore_errors=True)
 
     def purge_expired(self) -> None:
@@ -143,6 +279,7 @@ class UploadStore:
             try:
                 state = json.loads((d / "state.json").read_text())
                 if datetime.fromisoformat(state["expires_at"]) < now:
+                    _drop_whole(str(d))
                     shutil.rmtree(d, ignore_errors=True)
             except (OSError, ValueError, KeyError):
                 continue

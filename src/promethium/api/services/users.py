@@ -85,6 +85,7 @@ class UserService:
         if revoke:
             await TokenRepository(self.s).revoke_user(user.id, datetime.now(UTC), "credentials-changed")
         await self.s.commit()
+        self.ctx.principals.drop_user(user.id)  # role and activity take effect at once
         return user
 
     async def delete(self, user_id: uuid.UUID) -> None:
@@ -92,6 +93,7 @@ class UserService:
         await self._keep_an_admin(user)
         await self.users.delete(user)
         await self.s.commit()
+        self.ctx.principals.drop_user(user_id)
 
     async def ensure_admin(self, username: str, password: str, email: str | None = None) -> User | None:
         """Create admin ``username`` unless it exists; returns the new user (None when it existed)."""

@@ -4,14 +4,28 @@
 export interface DatasetOut {
   checksum_sha256: (string | null);
   created_at: string;
+
+  /**
+   * Why the ingestion failed
+   */
+  error?: (string | null);
   format: (string | null);
   id: string;
+
+  /**
+   * The job ingesting the upload
+   */
+  ingest_job_id?: (string | null);
   metadata: {
 [key: string]: any;
 };
   name: string;
   owner_id: string;
   size_bytes: number;
+
+  /**
+   * ingesting (its ingest job is queued or running), ready, or failed (see error)
+   */
   status: string;
   updated_at: string;
 }

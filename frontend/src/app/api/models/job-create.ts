@@ -3,7 +3,7 @@
 
 export interface JobCreate {
   dataset_id: string;
-  kind: 'reconstruct' | 'denoise' | 'preprocess' | 'qc' | 'compare' | 'custom';
+  kind: 'ingest' | 'export' | 'train' | 'reconstruct' | 'denoise' | 'preprocess' | 'evaluate' | 'qc' | 'compare' | 'custom';
 
   /**
    * Overrides, e.g. {"reconstruct.method": "drr"}.

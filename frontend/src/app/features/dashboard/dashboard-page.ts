@@ -2,12 +2,15 @@ import { DatePipe, PercentPipe } from '@angular/common';
 import { HttpClient, HttpErrorResponse } from '@angular/common/http';
 import { Component, OnInit, inject, signal } from '@angular/core';
 import { MatCardModule } from '@angular/material/card';
+import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { RouterLink } from '@angular/router';
 import { catchError, map, of } from 'rxjs';
 import { datasetsList } from '../../api/fn/datasets/datasets-list';
 import { jobsList } from '../../api/fn/jobs/jobs-list';
 import { DatasetOut } from '../../api/models/dataset-out';
 import { JobOut } from '../../api/models/job-out';
+import { SystemStatusOut } from '../../api/models/system-status-out';
+import { systemStatus } from '../../api/fn/system/system-status';
 import { Notifier } from '../../core/errors';
 import { bytes } from '../../core/format';
 
@@ -18,7 +21,7 @@ interface Ready {
 
 @Component({
   selector: 'app-dashboard-page',
-  imports: [MatCardModule, RouterLink, DatePipe, PercentPipe],
+  imports: [MatCardModule, MatProgressBarModule, RouterLink, DatePipe, PercentPipe],
   template: `
     <h1>Dashboard</h1>
     <div class="grid">
@@ -34,6 +37,36 @@ interface Ready {
             </ul>
           } @else {
             <p>Checking…</p>
+          }
+        </mat-card-content>
+      </mat-card>
+      <mat-card>
+        <mat-card-header><mat-card-title>Workers and queue</mat-card-title></mat-card-header>
+        <mat-card-content>
+          @if (system(); as s) {
+            <dl data-testid="system-status">
+              <dt>Jobs run on</dt><dd>{{ s.workers.executor === 'embedded' ? 'the API process (' + (s.workers.slots ?? '?') + ' at once)' : s.workers.executor === 'celery' ? 'Celery workers' : 'nothing (no executor)' }}</dd>
+              <dt>Broker</dt><dd>{{ s.workers.broker === 'none' ? 'none needed' : s.workers.broker }}</dd>
+              <dt>Queued</dt><dd>{{ s.queue.queued }}@if (s.queue.oldest_queued_s !== null) { (oldest waiting {{ s.queue.oldest_queued_s }} s) }</dd>
+              <dt>Running</dt><dd>{{ s.queue.running }}</dd>
+              <dt>Without heartbeat</dt><dd [class.warn]="s.queue.stale_running > 0">{{ s.queue.stale_running }}</dd>
+            </dl>
+          } @else {
+            <p>Loading…</p>
+          }
+        </mat-card-content>
+      </mat-card>
+      <mat-card>
+        <mat-card-header><mat-card-title>Storage used</mat-card-title></mat-card-header>
+        <mat-card-content>
+          @if (system(); as s) {
+            <p data-testid="storage-used"><strong>{{ size(s.storage.dataset_bytes) }}</strong> in {{ s.storage.datasets }} dataset(s){{ s.storage.scope === 'all' ? ', all users' : ', yours' }}.</p>
+            @if (s.storage.disk_total_bytes !== null && s.storage.disk_free_bytes !== null) {
+              <p>Data disk: {{ size(s.storage.disk_free_bytes) }} free of {{ size(s.storage.disk_total_bytes) }}.</p>
+              <mat-progress-bar mode="determinate" [value]="100 - (100 * s.storage.disk_free_bytes) / s.storage.disk_total_bytes" aria-label="Data disk used" />
+            }
+          } @else {
+            <p>Loading…</p>
           }
         </mat-card-content>
       </mat-card>
@@ -63,15 +96,20 @@ interface Ready {
       </mat-card>
     </div>
   `,
-  styles: `.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 1rem; }`,
+  styles: `
+    .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 1rem; }
+    dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; }
+    dd { margin: 0; }
+    .warn { color: #b00020; font-weight: 600; }
+  `,
 })
 export class DashboardPage implements OnInit {
   private readonly http = inject(HttpClient);
   private readonly notifier = inject(Notifier);
   readonly ready = signal<Ready | null>(null);
+  readonly system = signal<SystemStatusOut | null>(null);
   readonly datasets = signal<DatasetOut[]>([]);
   readonly datasetTotal = signal(0);
-  readonly storageShown = signal(0);
   readonly jobs = signal<JobOut[]>([]);
   readonly jobTotal = signal(0);
   readonly size = bytes;
@@ -86,13 +124,13 @@ export class DashboardPage implements OnInit {
       .get<Ready>('/api/v1/health/ready')
       .pipe(catchError((e: unknown) => of(e instanceof HttpErrorResponse && e.error?.checks ? (e.error as Ready) : { status: 'unreachable', checks: {} })))
       .subscribe((r) => this.ready.set(r));
+    systemStatus(this.http, '').subscribe({ next: (r) => this.system.set(r.body), error: (e: unknown) => this.notifier.error(e) });
     datasetsList(this.http, '', { per_page: 5 })
       .pipe(map((r) => r.body))
       .subscribe({
         next: (p) => {
           this.datasets.set(p.items);
           this.datasetTotal.set(p.total);
-          this.storageShown.set(p.items.reduce((a, d) => a + d.size_bytes, 0));
         },
         error: (e: unknown) => this.notifier.error(e),
       });

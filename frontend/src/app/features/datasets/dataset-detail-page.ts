@@ -1,24 +1,37 @@
-import { DatePipe, JsonPipe } from '@angular/common';
+import { DatePipe, JsonPipe, PercentPipe } from '@angular/common';
 import { HttpClient } from '@angular/common/http';
 import { Component, OnDestroy, OnInit, inject, input, signal } from '@angular/core';
 import { MatButtonModule } from '@angular/material/button';
 import { MatCardModule } from '@angular/material/card';
+import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { RouterLink } from '@angular/router';
 import { datasetsGet } from '../../api/fn/datasets/datasets-get';
+import { jobsList } from '../../api/fn/jobs/jobs-list';
 import { DatasetOut } from '../../api/models/dataset-out';
+import { JobOut } from '../../api/models/job-out';
 import { Notifier } from '../../core/errors';
 import { bytes } from '../../core/format';
 
 @Component({
   selector: 'app-dataset-detail-page',
-  imports: [DatePipe, JsonPipe, RouterLink, MatCardModule, MatButtonModule],
+  imports: [DatePipe, JsonPipe, PercentPipe, RouterLink, MatCardModule, MatButtonModule, MatProgressBarModule],
   template: `
     @if (ds(); as d) {
       <h1>{{ d.name }}</h1>
-      <p>
-        <a mat-flat-button [routerLink]="['/viewer', d.id]" [class.disabled]="d.status !== 'ready'" data-testid="open-viewer">Open in viewer</a>
-        <a mat-stroked-button [routerLink]="['/jobs']" [queryParams]="{ dataset: d.id }">Run a job on it</a>
-      </p>
+      @if (d.status === 'ready') {
+        <p>
+          <a mat-flat-button [routerLink]="['/viewer', d.id]" data-testid="open-viewer">Open in viewer</a>
+          <a mat-stroked-button [routerLink]="['/jobs']" [queryParams]="{ dataset: d.id }">Run a job on it</a>
+        </p>
+      } @else if (d.status === 'failed') {
+        <p class="error" role="alert">Ingestion failed{{ d.metadata['error'] ? ': ' + d.metadata['error'] : '' }}. The viewer and jobs need a ready dataset; upload the file again.</p>
+      } @else {
+        <div class="pending" role="status" data-testid="dataset-pending">
+          <p>The dataset is <strong>{{ d.status }}</strong>; the viewer and jobs open once it is ready.
+            @if (ingest(); as j) { Ingest job: <a [routerLink]="['/jobs', j.id]">{{ j.status }}</a> ({{ j.progress | percent }}). }</p>
+          <mat-progress-bar [mode]="ingest() ? 'determinate' : 'indeterminate'" [value]="100 * (ingest()?.progress ?? 0)" aria-label="Ingestion progress" />
+        </div>
+      }
       <div class="grid">
         <mat-card>
           <mat-card-header><mat-card-title>Dataset</mat-card-title></mat-card-header>
@@ -66,7 +79,8 @@ import { bytes } from '../../core/format';
     dd { margin: 0; overflow-wrap: anywhere; }
     .mono { font-family: monospace; font-size: 0.85rem; }
     .preview { max-width: 100%; }
-    .disabled { pointer-events: none; opacity: 0.5; }
+    .error { color: #b00020; }
+    .pending { max-width: 640px; margin-bottom: 1rem; }
     a { margin-right: 0.5rem; }
   `,
 })
@@ -76,6 +90,8 @@ export class DatasetDetailPage implements OnInit, OnDestroy {
   private readonly notifier = inject(Notifier);
   readonly ds = signal<DatasetOut | null>(null);
   readonly preview = signal<string | null>(null);
+  /** The ingest job of a dataset that is not ready yet (asynchronous ingestion), when there is one. */
+  readonly ingest = signal<JobOut | null>(null);
   readonly size = bytes;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
@@ -98,9 +114,19 @@ export class DatasetDetailPage implements OnInit, OnDestroy {
       next: (r) => {
         this.ds.set(r.body);
         if (r.body.status === 'ready') this.loadPreview();
-        else if (r.body.status !== 'failed') this.timer = setTimeout(() => this.load(), 1500);
+        else if (r.body.status !== 'failed') {
+          this.loadIngest();
+          this.timer = setTimeout(() => this.load(), 1500);
+        }
       },
       error: (e: unknown) => this.notifier.error(e),
+    });
+  }
+
+  private loadIngest(): void {
+    jobsList(this.http, '', { dataset_id: this.id(), kind: 'ingest', per_page: 1 }).subscribe({
+      next: (r) => this.ingest.set(r.body.items[0] ?? null),
+      error: () => this.ingest.set(null), // progress is a nicety: the status still refreshes
     });
   }
 

@@ -18,6 +18,11 @@ import { Notifier } from '../../core/errors';
 import { bytes } from '../../core/format';
 import { UploadProgress, Uploader } from './uploader';
 
+/** Still on its way to `ready` (uploaded, ingesting, processing): the list keeps refreshing. */
+export function isBusy(status: string): boolean {
+  return status !== 'ready' && status !== 'failed';
+}
+
 @Component({
   selector: 'app-datasets-page',
   imports: [DatePipe, FormsModule, RouterLink, MatTableModule, MatSortModule, MatPaginatorModule, MatFormFieldModule, MatInputModule, MatSelectModule, MatButtonModule, MatProgressBarModule],
@@ -59,7 +64,10 @@ import { UploadProgress, Uploader } from './uploader';
       </ng-container>
       <ng-container matColumnDef="status">
         <th mat-header-cell *matHeaderCellDef mat-sort-header>Status</th>
-        <td mat-cell *matCellDef="let d">{{ d.status }}</td>
+        <td mat-cell *matCellDef="let d">
+          <span [class]="'status ' + d.status">{{ d.status }}</span>
+          @if (busy(d.status)) { <mat-progress-bar class="mini" mode="indeterminate" [attr.aria-label]="'Ingesting ' + d.name" /> }
+        </td>
       </ng-container>
       <ng-container matColumnDef="format">
         <th mat-header-cell *matHeaderCellDef mat-sort-header>Format</th>
@@ -85,6 +93,9 @@ import { UploadProgress, Uploader } from './uploader';
     .progress mat-progress-bar { width: 300px; }
     .filters { display: flex; gap: 1rem; align-items: baseline; flex-wrap: wrap; }
     table { width: 100%; }
+    .mini { width: 80px; display: inline-block; vertical-align: middle; margin-left: 0.5rem; }
+    .status.failed { color: #b00020; font-weight: 600; }
+    .status.ready { color: #1b5e20; }
   `,
 })
 export class DatasetsPage implements OnInit, OnDestroy {
@@ -92,7 +103,8 @@ export class DatasetsPage implements OnInit, OnDestroy {
   private readonly notifier = inject(Notifier);
   private readonly uploader = inject(Uploader);
   readonly columns = ['name', 'status', 'format', 'size_bytes', 'created_at'];
-  readonly statuses = ['processing', 'ready', 'failed'];
+  readonly statuses = ['uploaded', 'ingesting', 'processing', 'ready', 'failed'];
+  readonly busy = isBusy;
   readonly items = signal<DatasetOut[]>([]);
   readonly total = signal(0);
   readonly page = signal(1);
@@ -109,7 +121,7 @@ export class DatasetsPage implements OnInit, OnDestroy {
     this.reload(1);
     // Ingestion runs as a job: refresh while a listed dataset is still being processed.
     this.poll = setInterval(() => {
-      if (this.items().some((d) => d.status !== 'ready' && d.status !== 'failed')) this.reload(this.page());
+      if (this.items().some((d) => isBusy(d.status))) this.reload(this.page());
     }, 2000);
   }
 

@@ -1,6 +1,6 @@
 import { DatePipe, JsonPipe, PercentPipe } from '@angular/common';
 import { HttpClient } from '@angular/common/http';
-import { Component, OnDestroy, OnInit, computed, inject, input, signal } from '@angular/core';
+import { Component, OnDestroy, OnInit, computed, effect, inject, input, signal, untracked } from '@angular/core';
 import { MatButtonModule } from '@angular/material/button';
 import { MatCardModule } from '@angular/material/card';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
@@ -9,6 +9,7 @@ import { Store } from '@ngrx/store';
 import { jobsLogs } from '../../api/fn/jobs/jobs-logs';
 import { JobEventOut } from '../../api/models/job-event-out';
 import { Notifier } from '../../core/errors';
+import { JobSocket } from './job-socket';
 import { FINAL_STATUSES } from './job-updates';
 import { JobsActions, jobsFeature } from './jobs.store';
 
@@ -18,11 +19,13 @@ import { JobsActions, jobsFeature } from './jobs.store';
   template: `
     @if (job(); as j) {
       <h1>Job {{ j.kind }} <small class="mono">{{ j.id }}</small></h1>
-      <p>Status: <strong data-testid="job-status">{{ j.status }}</strong> · {{ j.progress | percent }}</p>
+      <p>Status: <strong data-testid="job-status">{{ j.status }}</strong> · {{ j.progress | percent }}
+        @if (!final()) { <span class="live" data-testid="job-updates">· updates: {{ liveState() === 'live' ? 'live (WebSocket)' : liveState() === 'polling' ? 'polling (the live connection dropped)' : 'connecting…' }}</span> }</p>
       <mat-progress-bar mode="determinate" [value]="100 * j.progress" aria-label="Job progress" />
       @if (j.error) { <p class="error" role="alert">{{ j.error }}</p> }
       <p>
-        @if (!final()) { <button mat-stroked-button type="button" (click)="cancel()">Cancel job</button> }
+        @if (!final()) { <button mat-stroked-button type="button" (click)="cancel()" data-testid="job-cancel">Cancel job</button> }
+        @if (j.status === 'succeeded') { <a mat-flat-button [routerLink]="['/results', j.id]" data-testid="open-result">Open the result viewer</a> }
         @if (j.dataset_id) { <a mat-button [routerLink]="['/datasets', j.dataset_id]">Input dataset</a> }
       </p>
       <div class="grid">
@@ -50,7 +53,7 @@ import { JobsActions, jobsFeature } from './jobs.store';
       <p>Loading…</p>
     }
     <h2>Log</h2>
-    <ol class="log" aria-live="polite" data-testid="job-log">
+    <ol class="log" aria-live="polite" aria-label="Job log" tabindex="0" data-testid="job-log">
       @for (e of events(); track e.id) {
         <li><span class="mono">{{ e.created_at | date: 'HH:mm:ss' }}</span> [{{ e.kind }}] {{ e.message ?? (e.data | json) }}</li>
       } @empty {
@@ -64,6 +67,7 @@ import { JobsActions, jobsFeature } from './jobs.store';
     dd { margin: 0; }
     .mono { font-family: monospace; font-size: 0.8rem; }
     .error { color: #b00020; }
+    .live { color: #555; font-size: 0.85rem; }
     .log { font-size: 0.9rem; max-height: 40vh; overflow: auto; }
     pre { white-space: pre-wrap; }
   `,
@@ -77,12 +81,21 @@ export class JobDetailPage implements OnInit, OnDestroy {
   readonly job = computed(() => this.byId()[this.id()] ?? null);
   readonly final = computed(() => FINAL_STATUSES.includes(this.job()?.status ?? ''));
   readonly events = signal<JobEventOut[]>([]);
+  readonly liveState = inject(JobSocket).state;
   private timer: ReturnType<typeof setInterval> | null = null;
   private lastFetch = false;
+  private inFlight = false;
+  private again = false;
+  /** Each pushed status or progress change reads the log again (the socket carries no log lines). */
+  private readonly onUpdate = effect(() => {
+    const j = this.job();
+    if (j) untracked(() => this.loadLogs());
+  });
 
   ngOnInit(): void {
     this.store.dispatch(JobsActions.watch({ jobId: this.id() }));
     this.loadLogs();
+    // Polled too: log lines are not pushed, only status and progress.
     this.timer = setInterval(() => this.loadLogs(), 1500);
   }
 
@@ -91,13 +104,24 @@ export class JobDetailPage implements OnInit, OnDestroy {
   }
 
   private loadLogs(): void {
+    if (this.inFlight) {
+      this.again = true; // read once more when this one answers
+      return;
+    }
     if (this.final()) {
       if (this.lastFetch) return; // one last read after the job finished
       this.lastFetch = true;
     }
+    this.inFlight = true;
     jobsLogs(this.http, '', { job_id: this.id(), per_page: 1000 }).subscribe({
       next: (r) => this.events.set(r.body.items),
       error: (e: unknown) => this.notifier.error(e),
+    }).add(() => {
+      this.inFlight = false;
+      if (this.again) {
+        this.again = false;
+        this.loadLogs();
+      }
     });
   }
 

@@ -7,16 +7,13 @@ import { JobOut } from '../../api/models/job-out';
 
 export const FINAL_STATUSES: readonly string[] = ['succeeded', 'failed', 'cancelled'];
 
-/** Live updates of one job until it finishes. Polling today; a WebSocket source (/api/v1/ws) can be
- * provided under the same token without touching the screens or the store. */
+/** Live updates of one job until it finishes (polling here; `LiveJobUpdates` pushes over /api/v1/ws). */
 export interface JobUpdates {
   watch(jobId: string): Observable<JobOut>;
 }
 
-export const JOB_UPDATES = new InjectionToken<JobUpdates>('JobUpdates', {
-  providedIn: 'root',
-  factory: () => inject(PollingJobUpdates),
-});
+/** Provided in app.config.ts: live updates over the WebSocket with polling as the fallback. */
+export const JOB_UPDATES = new InjectionToken<JobUpdates>('JobUpdates');
 
 @Injectable({ providedIn: 'root' })
 export class PollingJobUpdates implements JobUpdates {

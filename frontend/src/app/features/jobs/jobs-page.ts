@@ -22,7 +22,12 @@ import { Field, JsonSchema, defaultText, fields, overrides, variants } from './s
 import { JobsActions, jobsFeature } from './jobs.store';
 
 type Kind = JobCreate['kind'];
-const FORM_KINDS: Kind[] = ['reconstruct', 'denoise'];
+const FORM_KINDS: Kind[] = ['reconstruct', 'denoise', 'compare'];
+/** The workflow operation whose schema makes a kind's form, when it is not the kind's own name. */
+const OP_OF: Partial<Record<Kind, string>> = { compare: 'evaluate' };
+/** The preset of a kind that has no default pipeline on the server. */
+const PIPELINE_OF: Partial<Record<Kind, string>> = { compare: 'compare-methods' };
+const KIND_LABEL: Partial<Record<string, string>> = { reconstruct: 'reconstruct', denoise: 'denoise', compare: 'compare methods (score on hidden traces)' };
 
 @Component({
   selector: 'app-jobs-page',
@@ -36,7 +41,7 @@ const FORM_KINDS: Kind[] = ['reconstruct', 'denoise'];
           <mat-form-field appearance="outline">
             <mat-label>Kind</mat-label>
             <mat-select [(ngModel)]="kind" name="kind" (selectionChange)="pickKind()" data-testid="job-kind">
-              @for (k of kinds; track k) { <mat-option [value]="k">{{ k }}</mat-option> }
+              @for (k of kinds; track k) { <mat-option [value]="k">{{ kindLabel[k] ?? k }}</mat-option> }
             </mat-select>
           </mat-form-field>
           <mat-form-field appearance="outline" class="wide">
@@ -53,6 +58,7 @@ const FORM_KINDS: Kind[] = ['reconstruct', 'denoise'];
               </mat-select>
             </mat-form-field>
           }
+          @if (notReady()) { <p class="desc" role="status" data-testid="dataset-not-ready">The dataset asked for is not ready yet (still being ingested, or failed): jobs run on ready datasets only.</p> }
           @if (description()) { <p class="desc">{{ description() }}</p> }
           <div class="fields">
             @for (f of formFields(); track f.name) {
@@ -81,7 +87,7 @@ const FORM_KINDS: Kind[] = ['reconstruct', 'denoise'];
 
     <h2>All jobs</h2>
     <table mat-table [dataSource]="jobs()" aria-label="Jobs">
-      <ng-container matColumnDef="kind"><th mat-header-cell *matHeaderCellDef>Kind</th><td mat-cell *matCellDef="let j"><a [routerLink]="['/jobs', j.id]">{{ j.kind }}</a></td></ng-container>
+      <ng-container matColumnDef="kind"><th mat-header-cell *matHeaderCellDef>Kind</th><td mat-cell *matCellDef="let j"><a [routerLink]="['/jobs', j.id]">{{ j.kind }}</a>@if (j.status === 'succeeded') { · <a [routerLink]="['/results', j.id]">result</a> }</td></ng-container>
       <ng-container matColumnDef="status"><th mat-header-cell *matHeaderCellDef>Status</th><td mat-cell *matCellDef="let j">{{ j.status }}</td></ng-container>
       <ng-container matColumnDef="progress"><th mat-header-cell *matHeaderCellDef>Progress</th><td mat-cell *matCellDef="let j">{{ j.progress | percent }}</td></ng-container>
       <ng-container matColumnDef="pipeline"><th mat-header-cell *matHeaderCellDef>Pipeline</th><td mat-cell *matCellDef="let j">{{ j.pipeline ?? '–' }}</td></ng-container>
@@ -104,6 +110,8 @@ const FORM_KINDS: Kind[] = ['reconstruct', 'denoise'];
 })
 export class JobsPage implements OnInit, OnDestroy {
   readonly dataset = input<string>();
+  readonly kindParam = input<string | undefined>(undefined, { alias: 'kind' });
+  readonly kindLabel = KIND_LABEL;
   private readonly store = inject(Store);
   private readonly http = inject(HttpClient);
   private readonly notifier = inject(Notifier);
@@ -114,6 +122,7 @@ export class JobsPage implements OnInit, OnDestroy {
   readonly methods = signal<string[]>([]);
   readonly formFields = signal<Field[]>([]);
   readonly description = signal('');
+  readonly notReady = signal(false);
   readonly columns = ['kind', 'status', 'progress', 'pipeline', 'created_at'];
   readonly kinds = FORM_KINDS;
   kind: Kind = 'reconstruct';
@@ -129,7 +138,18 @@ export class JobsPage implements OnInit, OnDestroy {
     this.reload();
     this.timer = setInterval(() => this.reload(), 3000);
     this.datasetId = this.dataset() ?? '';
-    datasetsList(this.http, '', { per_page: 200, status: 'ready' }).subscribe({ next: (r) => this.datasets.set(r.body.items), error: (e: unknown) => this.notifier.error(e) });
+    const k = this.kindParam();
+    if (k && (FORM_KINDS as string[]).includes(k)) this.kind = k as Kind;
+    datasetsList(this.http, '', { per_page: 200, status: 'ready' }).subscribe({
+      next: (r) => {
+        this.datasets.set(r.body.items);
+        if (this.datasetId && !r.body.items.some((d) => d.id === this.datasetId)) {
+          this.notReady.set(true); // jobs are only offered on ready datasets
+          this.datasetId = '';
+        }
+      },
+      error: (e: unknown) => this.notifier.error(e),
+    });
     workflowsDescribe(this.http, '').subscribe({
       next: (r) => {
         this.ops = Object.fromEntries(Object.entries(r.body.operations).map(([k, v]) => [k, (v as { parameters: JsonSchema }).parameters]));
@@ -153,7 +173,7 @@ export class JobsPage implements OnInit, OnDestroy {
   }
 
   pickKind(): void {
-    const schema = this.ops[this.kind];
+    const schema = this.ops[OP_OF[this.kind] ?? this.kind];
     if (!schema) return;
     const v = variants(schema);
     this.discriminator = v.discriminator;
@@ -163,7 +183,7 @@ export class JobsPage implements OnInit, OnDestroy {
   }
 
   pickMethod(): void {
-    const v = variants(this.ops[this.kind]);
+    const v = variants(this.ops[OP_OF[this.kind] ?? this.kind]);
     const s = v.schemas[this.method];
     const fs = fields(s, this.discriminator);
     this.description.set(s.properties?.[this.discriminator ?? '']?.description ?? s.description ?? '');
@@ -174,12 +194,13 @@ export class JobsPage implements OnInit, OnDestroy {
   submit(): void {
     let params: Record<string, unknown>;
     try {
-      params = overrides(this.kind, this.discriminator, this.method, this.formFields(), this.texts);
+      params = overrides(this.kind, this.discriminator, this.method, this.formFields(), this.texts, this.kind in PIPELINE_OF);
     } catch (e: unknown) {
       this.notifier.error(e);
       return;
     }
-    jobsCreate(this.http, '', { body: { kind: this.kind, dataset_id: this.datasetId, params } }).subscribe({
+    const pipeline = PIPELINE_OF[this.kind];
+    jobsCreate(this.http, '', { body: { kind: this.kind, dataset_id: this.datasetId, params, ...(pipeline ? { pipeline } : {}) } }).subscribe({
       next: (r) => {
         this.notifier.info(`Job ${r.body.kind} queued`);
         void this.router.navigate(['/jobs', r.body.id]);

@@ -77,7 +77,7 @@ export function fields(variant: JsonSchema, discriminator: string | null): Field
 }
 
 /** Parse one field's text; `undefined` = left at its default (not sent). Throws on invalid input. */
-export function parseValue(f: Field, text: string): unknown {
+export function parseValue(f: Field, text: string, keepDefault = false): unknown {
   const t = text.trim();
   if (t === '') return undefined;
   let v: unknown;
@@ -103,15 +103,16 @@ export function parseValue(f: Field, text: string): unknown {
     default:
       v = t;
   }
-  return JSON.stringify(v) === JSON.stringify(f.default) ? undefined : v;
+  return !keepDefault && JSON.stringify(v) === JSON.stringify(f.default) ? undefined : v;
 }
 
-/** `{"<step>.<param>": value}` overrides for the job's `params`, only for the values that differ. */
-export function overrides(step: string, discriminator: string | null, method: string, fs: Field[], texts: Record<string, string>): Record<string, unknown> {
+/** `{"<step>.<param>": value}` overrides for the job's `params`, only for the values that differ from
+ * the schema's defaults (or every filled-in value with `all`: a preset may set other values). */
+export function overrides(step: string, discriminator: string | null, method: string, fs: Field[], texts: Record<string, string>, all = false): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (discriminator) out[`${step}.${discriminator}`] = method;
   for (const f of fs) {
-    const v = parseValue(f, texts[f.name] ?? '');
+    const v = parseValue(f, texts[f.name] ?? '', all);
     if (v !== undefined) out[`${step}.${f.name}`] = v;
   }
   return out;

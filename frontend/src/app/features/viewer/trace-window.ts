@@ -29,6 +29,15 @@ export class TraceWindowService {
   private readonly http = inject(HttpClient);
 
   fetch(datasetId: string, q: WindowQuery): Observable<TraceWindow> {
+    return this.fetchFrom(`/api/v1/datasets/${encodeURIComponent(datasetId)}/traces`, q);
+  }
+
+  /** A window of a succeeded job's output (same form as a dataset's). */
+  fetchResult(jobId: string, q: WindowQuery): Observable<TraceWindow> {
+    return this.fetchFrom(`/api/v1/results/${encodeURIComponent(jobId)}/traces`, q);
+  }
+
+  private fetchFrom(url: string, q: WindowQuery): Observable<TraceWindow> {
     const params = {
       format: 'binary',
       trace_start: q.traceStart,
@@ -39,7 +48,7 @@ export class TraceWindowService {
       sample_step: q.sampleStep,
     };
     return this.http
-      .get(`/api/v1/datasets/${encodeURIComponent(datasetId)}/traces`, { params, responseType: 'arraybuffer', observe: 'response' })
+      .get(url, { params, responseType: 'arraybuffer', observe: 'response' })
       .pipe(map((r: HttpResponse<ArrayBuffer>) => parseWindow(r, q)));
   }
 }

@@ -1,17 +1,24 @@
 import { HttpClient } from '@angular/common/http';
-import { AfterViewInit, Component, ElementRef, OnDestroy, inject, input, signal, viewChild } from '@angular/core';
+import { AfterViewInit, Component, ElementRef, OnDestroy, computed, inject, input, signal, viewChild } from '@angular/core';
 import { FormsModule } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 import { MatSelectModule } from '@angular/material/select';
 import { RouterLink } from '@angular/router';
-import { Subject, Subscription, debounceTime, switchMap } from 'rxjs';
+import { Subject, Subscription, debounceTime, filter, map, switchMap } from 'rxjs';
 import { datasetsGet } from '../../api/fn/datasets/datasets-get';
+import { datasetsHeaders } from '../../api/fn/datasets/datasets-headers';
+import { TraceHeadersOut } from '../../api/models/trace-headers-out';
 import { DatasetOut } from '../../api/models/dataset-out';
 import { Notifier } from '../../core/errors';
 import { ColormapName, colormap, percentileAbs, renderDensity } from './render';
+import { DisplayPrefsStore } from './prefs';
+import { Geometry, Section, SectionKind, geometryOf, headerSummary, sectionSize, toDatasetQuery, toSectionWindow, traceOf } from './section';
+import { ticks } from './ticks';
 import { TraceWindow, TraceWindowService, WindowQuery } from './trace-window';
+
+export { ticks };
 
 /** The visible part of the section, in trace and sample indices of the full dataset (floats). */
 interface View {
@@ -36,6 +43,11 @@ declare global {
 }
 
 const MARGIN = { left: 60, top: 30, right: 10, bottom: 10 };
+const HEADER_BLOCK = 200;
+
+function sectionKey(s: Section): string {
+  return `${s.kind}:${s.index}`;
+}
 
 @Component({
   selector: 'app-viewer-page',
@@ -66,10 +78,28 @@ const MARGIN = { left: 60, top: 30, right: 10, bottom: 10 };
           <mat-option value="wiggle">Wiggle</mat-option>
         </mat-select>
       </mat-form-field>
+      @if (geometry()?.nInline; as nIl) {
+        <mat-form-field appearance="outline">
+          <mat-label>Section</mat-label>
+          <mat-select [(ngModel)]="sectionKind" (selectionChange)="pickSection()" name="section" data-testid="section-kind">
+            <mat-option value="all">All traces</mat-option>
+            <mat-option value="inline">Inline</mat-option>
+            <mat-option value="crossline">Crossline</mat-option>
+            <mat-option value="timeslice">Time slice</mat-option>
+          </mat-select>
+        </mat-form-field>
+        @if (sectionKind !== 'all') {
+          <mat-form-field appearance="outline">
+            <mat-label>{{ sectionKind === 'timeslice' ? 'Sample' : sectionKind === 'inline' ? 'Inline' : 'Crossline' }} (0–{{ sectionMax() }})</mat-label>
+            <input matInput type="number" min="0" [max]="sectionMax()" step="1" [(ngModel)]="sectionIndex" (change)="pickSection()" name="sectionIndex" data-testid="section-index" />
+          </mat-form-field>
+        }
+      }
       <button mat-stroked-button type="button" (click)="zoom(0.5)" aria-label="Zoom in">Zoom in</button>
       <button mat-stroked-button type="button" (click)="zoom(2)" aria-label="Zoom out">Zoom out</button>
       <button mat-stroked-button type="button" (click)="reset()">Whole section</button>
     </section>
+    @if (waiting()) { <p class="waiting" role="status" data-testid="viewer-waiting">{{ waiting() }}</p> }
     <p class="hint">Drag to pan, wheel to zoom; with the section focused: arrow keys pan, + and − zoom.</p>
     <div class="stage" #stage>
       <canvas #canvas tabindex="0" role="img" [attr.aria-label]="'Seismic section ' + (dataset()?.name ?? '')" data-testid="viewer-canvas"
@@ -79,6 +109,7 @@ const MARGIN = { left: 60, top: 30, right: 10, bottom: 10 };
     <p class="readout" aria-live="polite" data-testid="readout">
       @if (hover(); as h) { {{ h }} } @else { Clip ±{{ clipValue().toPrecision(3) }} · {{ windowLabel() }} }
     </p>
+    <p class="readout headers" data-testid="header-readout">{{ hover() ? (headerLine() ?? '') : '' }}</p>
   `,
   styles: `
     .controls { display: flex; gap: 0.75rem; flex-wrap: wrap; align-items: baseline; }
@@ -87,7 +118,9 @@ const MARGIN = { left: 60, top: 30, right: 10, bottom: 10 };
     .stage { width: 100%; height: calc(100vh - 300px); min-height: 360px; border: 1px solid #ccc; }
     canvas { width: 100%; height: 100%; display: block; cursor: grab; touch-action: none; }
     canvas:focus { outline: 3px solid #1565c0; }
-    .readout { font-family: monospace; min-height: 1.4em; }
+    .readout { font-family: monospace; min-height: 1.4em; margin: 0.25rem 0; }
+    .headers { color: #333; font-size: 0.85rem; }
+    .waiting { font-weight: 600; }
   `,
 })
 export class ViewerPage implements AfterViewInit, OnDestroy {
@@ -101,10 +134,26 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
   readonly hover = signal<string | null>(null);
   readonly clipValue = signal(1);
   readonly windowLabel = signal('');
-  cmap: ColormapName = 'grey';
-  clipPct = 99;
-  gain = 1;
-  mode: 'auto' | 'density' | 'wiggle' = 'auto';
+  readonly geometry = signal<Geometry | null>(null);
+  readonly headerLine = signal<string | null>(null);
+  readonly waiting = signal<string | null>(null);
+  private retry: ReturnType<typeof setTimeout> | null = null;
+  readonly sectionMax = computed(() => {
+    const g = this.geometry();
+    if (!g) return 0;
+    return (this.sectionKindSig() === 'inline' ? (g.nInline ?? 1) : this.sectionKindSig() === 'crossline' ? (g.nCrossline ?? 1) : g.nSamples) - 1;
+  });
+  private readonly sectionKindSig = signal<SectionKind>('all');
+  sectionKind: SectionKind = 'all';
+  sectionIndex = 0;
+  private section: Section = { kind: 'all', index: 0 };
+  private readonly headerBlocks = new Map<number, TraceHeadersOut | 'pending'>();
+  private hoveredTrace = -1;
+  private readonly prefs = inject(DisplayPrefsStore).prefs();
+  cmap: ColormapName = this.prefs.colormap;
+  clipPct = this.prefs.clipPct;
+  gain = this.prefs.gain;
+  mode: 'auto' | 'density' | 'wiggle' = this.prefs.mode;
 
   private nTraces = 0;
   private nSamples = 0;
@@ -127,31 +176,46 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
       this.wanted
         .pipe(
           debounceTime(80),
-          switchMap((q) => this.windows.fetch(this.id(), q)),
+          switchMap((q) => {
+            const g = this.geometry() ?? { nTraces: this.nTraces, nSamples: this.nSamples };
+            const sec = { ...this.section };
+            return this.windows.fetch(this.id(), toDatasetQuery(g, sec, q)).pipe(map((w) => ({ w: toSectionWindow(g, sec, w, q), key: sectionKey(sec) })));
+          }),
+          filter(({ key }) => key === sectionKey(this.section)),
+          map(({ w }) => w),
         )
         .subscribe({
           next: (w) => this.receive(w),
           error: (e: unknown) => this.notifier.error(e),
         }),
     );
+    this.loadDataset();
+  }
+
+  /** The dataset; while it is still being ingested, asked again every 2 s until it is ready. */
+  private loadDataset(): void {
     datasetsGet(this.http, '', { dataset_id: this.id() }).subscribe({
       next: (r) => {
         const ds = r.body;
         this.dataset.set(ds);
-        const meta = ds.metadata as { traces?: number; samples?: number };
-        if (ds.status !== 'ready' || !meta.traces || !meta.samples) {
-          this.notifier.error(new Error(`The dataset is ${ds.status}; it cannot be shown yet`));
-          return;
+        const g = geometryOf(ds.metadata);
+        if (ds.status === 'ready' && g) {
+          this.waiting.set(null);
+          this.geometry.set(g);
+          this.pickSection();
+        } else if (ds.status === 'failed' || ds.status === 'ready') {
+          this.waiting.set(`The dataset is ${ds.status}: it cannot be shown.`);
+        } else {
+          this.waiting.set(`The dataset is ${ds.status}; it is shown as soon as it is ready.`);
+          this.retry = setTimeout(() => this.loadDataset(), 2000);
         }
-        this.nTraces = meta.traces;
-        this.nSamples = meta.samples;
-        this.reset();
       },
       error: (e: unknown) => this.notifier.error(e),
     });
   }
 
   ngOnDestroy(): void {
+    if (this.retry) clearTimeout(this.retry);
     this.subs.unsubscribe();
     this.resize?.disconnect();
     cancelAnimationFrame(this.frame);
@@ -175,6 +239,45 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
     this.draw();
   }
 
+  /** Apply the section controls (3D data): the view starts over on the new section. */
+  pickSection(): void {
+    const g = this.geometry();
+    if (!g) return;
+    this.sectionKindSig.set(this.sectionKind);
+    const max = this.sectionMax();
+    const index = this.sectionKind === 'all' ? 0 : Math.min(max, Math.max(0, Math.round(Number(this.sectionIndex) || 0)));
+    this.sectionIndex = index;
+    this.section = { kind: this.sectionKind, index };
+    const size = sectionSize(g, this.section);
+    this.nTraces = size.width;
+    this.nSamples = size.height;
+    this.data = null;
+    this.reset();
+  }
+
+  /** The header fields of a flat trace, fetched by blocks of 200 traces and kept. */
+  private lookupHeaders(trace: number): void {
+    if (trace === this.hoveredTrace) return;
+    this.hoveredTrace = trace;
+    const start = Math.floor(trace / HEADER_BLOCK) * HEADER_BLOCK;
+    const block = this.headerBlocks.get(start);
+    if (block && block !== 'pending') {
+      this.headerLine.set(headerSummary(block.fields, trace - start));
+      return;
+    }
+    this.headerLine.set(null);
+    if (block === 'pending') return;
+    this.headerBlocks.set(start, 'pending');
+    const stop = Math.min(start + HEADER_BLOCK, this.geometry()?.nTraces ?? start + HEADER_BLOCK);
+    datasetsHeaders(this.http, '', { dataset_id: this.id(), trace_start: start, trace_stop: stop }).subscribe({
+      next: (r) => {
+        this.headerBlocks.set(start, r.body);
+        if (this.hoveredTrace >= start && this.hoveredTrace < stop) this.headerLine.set(headerSummary(r.body.fields, this.hoveredTrace - start));
+      },
+      error: () => this.headerBlocks.delete(start), // headers are extra: the readout keeps working
+    });
+  }
+
   reset(): void {
     this.view = { t0: 0, t1: this.nTraces, s0: 0, s1: this.nSamples };
     this.request();
@@ -183,6 +286,7 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
   /** Ask for the visible window (plus a margin for panning), decimated to about one value per pixel. */
   private request(): void {
     if (!this.nTraces) return;
+    if (this.section.kind === 'timeslice' && this.data) return; // a time slice is fetched whole
     const p = this.plot();
     const v = this.view;
     const spanT = v.t1 - v.t0;
@@ -253,7 +357,7 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
       ctx.clip();
       const sx = p.w / (v.t1 - v.t0);
       const sy = p.h / (v.s1 - v.s0);
-      const wiggle = this.mode === 'wiggle' || (this.mode === 'auto' && (v.t1 - v.t0) / d.traceStep <= p.w / 8);
+      const wiggle = this.section.kind !== 'timeslice' && (this.mode === 'wiggle' || (this.mode === 'auto' && (v.t1 - v.t0) / d.traceStep <= p.w / 8));
       if (wiggle) this.drawWiggles(ctx, d, p, sx, sy);
       else {
         ctx.imageSmoothingEnabled = false;
@@ -292,6 +396,7 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
   /** Time (ms) of a full-resolution sample index: the dataset's own interval (a decimated window's
    * X-Sample-Interval is that of its decimated samples). */
   private timeOf(sample: number): number {
+    if (this.section.kind === 'timeslice') return sample; // the vertical axis is the inline
     const d = this.data;
     const metaDt = (this.dataset()?.metadata as { sample_interval?: number } | undefined)?.sample_interval;
     const dt = metaDt ?? (d ? d.sampleInterval / d.sampleStep : 1);
@@ -316,7 +421,7 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
       ctx.fillText(String(t), x, p.y - 6);
     }
     ctx.textAlign = 'left';
-    ctx.fillText('Trace', 4, 14);
+    ctx.fillText({ all: 'Trace', inline: 'Crossline', crossline: 'Inline', timeslice: 'Crossline' }[this.section.kind], 4, 14);
     const t0 = this.timeOf(v.s0);
     const t1 = this.timeOf(v.s1);
     ctx.textAlign = 'right';
@@ -333,7 +438,7 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
     ctx.translate(12, p.y + p.h / 2);
     ctx.rotate(-Math.PI / 2);
     ctx.textAlign = 'center';
-    ctx.fillText('Time (ms) ↓', 0, 0);
+    ctx.fillText(this.section.kind === 'timeslice' ? 'Inline ↓' : 'Time (ms) ↓', 0, 0);
     ctx.restore();
   }
 
@@ -399,7 +504,14 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
     const j = Math.floor((s - d.sampleStart) / d.sampleStep);
     if (i < 0 || j < 0 || i >= d.nTraces || j >= d.nSamples) return null;
     const amp = d.values[i * d.nSamples + j];
-    return `trace ${d.traceStart + i * d.traceStep} · time ${this.timeOf(d.sampleStart + j * d.sampleStep).toFixed(1)} ms · amplitude ${Number.isFinite(amp) ? amp.toPrecision(4) : 'dead'}`;
+    const col = d.traceStart + i * d.traceStep;
+    const row = d.sampleStart + j * d.sampleStep;
+    const g = this.geometry();
+    if (g) this.lookupHeaders(traceOf(g, this.section, col, row));
+    const a = `amplitude ${Number.isFinite(amp) ? amp.toPrecision(4) : 'dead'}`;
+    if (this.section.kind === 'timeslice') return `crossline ${col} · inline ${row} · ${a}`;
+    const where = this.section.kind === 'all' ? `trace ${col}` : this.section.kind === 'inline' ? `inline ${this.section.index} · crossline ${col}` : `inline ${col} · crossline ${this.section.index}`;
+    return `${where} · time ${this.timeOf(row).toFixed(1)} ms · ${a}`;
   }
 
   wheel(e: WheelEvent): void {
@@ -427,16 +539,4 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
       f();
     }
   }
-}
-
-/** About `n` round tick values between a and b. */
-export function ticks(a: number, b: number, n: number): number[] {
-  const span = Math.abs(b - a);
-  if (!(span > 0)) return [];
-  const raw = span / n;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
-  const out: number[] = [];
-  for (let t = Math.ceil(Math.min(a, b) / step) * step; t <= Math.max(a, b) + 1e-9; t += step) out.push(Number(t.toPrecision(12)));
-  return out;
 }

@@ -10,7 +10,11 @@ import { RequestBuilder } from '../../request-builder';
 
 export interface ResultsDownload$Zip$Params {
   job_id: string;
-  format?: 'segy' | 'mseed' | 'sac' | 'zarr' | 'npy';
+
+/**
+ * Default segy; an export job's file is sent as written (its own format)
+ */
+  format?: ('segy' | 'mseed' | 'sac' | 'zarr' | 'npy' | null);
 }
 
 export function resultsDownload$Zip(http: HttpClient, rootUrl: string, params: ResultsDownload$Zip$Params, context?: HttpContext): Observable<StrictHttpResponse<any>> {
