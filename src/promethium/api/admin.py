@@ -34,8 +34,23 @@ def create_admin(
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level: str = "info") -> None:
-    """Run the API with uvicorn (migrations run at start-up)."""
+    """Run the API with uvicorn (migrations run at start-up).
+
+    Several worker processes need a broker: in embedded mode each process runs jobs in its own pool
+    and, on start, fails the jobs it finds ``running`` (it cannot tell another live process's jobs
+    from those of a crashed one), so ``workers > 1`` without ``PROMETHIUM_BROKER_URL`` is refused
+    with :class:`~promethium.core.errors.ConfigurationError`."""
     import uvicorn
+
+    from promethium.core.errors import ConfigurationError
+    from promethium.worker.executor import WorkerSettings
+
+    if workers > 1 and not WorkerSettings().broker_url:
+        raise ConfigurationError(
+            f"--workers {workers} needs a broker: the embedded job pool runs in one process only. "
+            "Set PROMETHIUM_BROKER_URL (e.g. redis://host:6379/0) and start `promethium worker`, "
+            "or serve with --workers 1"
+        )
 
     uvicorn.run(
         "promethium.api:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
