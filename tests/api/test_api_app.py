@@ -93,6 +93,18 @@ async def test_unknown_route_gives_the_envelope(api: Api) -> None:
     assert r.json()["error"]["code"] == "NOT_FOUND"
 
 
+async def test_a_wrong_method_gives_405_with_the_envelope(api: Api) -> None:
+    r = await api.client.put("/api/v1/health/live")
+    assert r.status_code == 405
+    assert r.headers["allow"] == "GET"
+    body = r.json()["error"]
+    assert body["code"] == "VALIDATION_ERROR"  # not NOT_FOUND: the resource exists
+    assert body["message"] == "Method Not Allowed"
+    r = await api.client.delete("/api/v1/auth/login")
+    assert r.status_code == 405
+    assert r.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
 async def test_validation_error_envelope(api: Api) -> None:
     r = await api.client.get("/api/v1/datasets?page=0", headers=api.headers[Role.user])
     assert r.status_code == 422
