@@ -42,7 +42,13 @@ def model_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     newer = json.loads((root / "dae.json").read_text())
     newer["format_version"] = 99
     (root / "newer.json").write_text(json.dumps(newer))
+    # a valid sidecar asking for a model far larger than its weights (the API must not build it)
+    large = json.loads((root / "dae.json").read_text())
+    large["architecture"] = "unet"
+    large["args"] = {"base_channels": 16, "depth": 3}
+    (root / "large.json").write_text(json.dumps(large))
     return {
+        "large": root / "large.json",
         "pt": pt,
         "json": root / "dae.json",
         "other": other,
@@ -152,6 +158,40 @@ async def test_bad_uploads_leave_nothing_behind(
     assert r.json()["error"]["code"] == "VALIDATION_ERROR"
     assert words in r.json()["error"]["message"]
     await _nothing_left(api)
+
+
+async def test_a_sidecar_asking_for_a_larger_model_than_its_weights_is_refused_unbuilt(
+    api: Api, model_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from promethium.ml.models import get_model_class
+
+    unet = get_model_class("unet")
+    built: list[str] = []
+    real_init = unet.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        import torch
+
+        if torch.empty(0).device.type != "meta":  # counted on the meta device only
+            built.append("real")
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(unet, "__init__", init)
+    r = await _upload(api, model_files["pt"], model_files["large"])
+    assert r.status_code == 422, r.text
+    message = r.json()["error"]["message"]
+    assert "483,297 parameters" in message, message
+    assert built == []
+    await _nothing_left(api)
+
+
+def test_load_model_refuses_more_parameters_than_allowed(model_files: dict[str, Path]) -> None:
+    from promethium.ml.errors import ModelFormatError
+    from promethium.ml.io import load_model
+
+    assert load_model(model_files["pt"], max_parameters=215).n_parameters == 215
+    with pytest.raises(ModelFormatError, match="215 parameters, more than 100 allowed"):
+        load_model(model_files["pt"], max_parameters=100)
 
 
 async def test_viewer_cannot_upload(api: Api, model_files: dict[str, Path]) -> None:

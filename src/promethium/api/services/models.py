@@ -37,13 +37,15 @@ TASKS = ("reconstruction", "denoising")
 WEIGHTS = "weights.pt"
 METADATA = "metadata.json"
 _MAX_MODEL_BYTES = 512 * 1024 * 1024
+#: the largest model an upload may describe (counted before anything is built)
+MAX_MODEL_PARAMETERS = 50_000_000
 
 
 def validate_model_files(weights: Path) -> dict[str, Any]:
     """Load ``weights`` (and its sidecar next to it) with the safe loader; returns the sidecar."""
     from promethium.ml.io import load_model, read_sidecar
 
-    model = load_model(weights)
+    model = load_model(weights, max_parameters=MAX_MODEL_PARAMETERS)
     meta = read_sidecar(weights)
     meta["n_parameters"] = int(model.n_parameters)
     return meta
