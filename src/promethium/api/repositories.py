@@ -25,6 +25,18 @@ class UserRepository:
     async def by_username(self, username: str) -> User | None:
         return (await self.s.execute(select(User).where(User.username == username))).scalar_one_or_none()
 
+    async def lock_active_admins(self) -> int:
+        """Lock the rows of the active admins (``FOR UPDATE``, in id order) until the transaction
+        ends and count them: two transactions removing admins at once run one after the other, and
+        the second counts what the first left (PostgreSQL; SQLite serialises writers itself)."""
+        q = (
+            select(User.id)
+            .where(User.role == "admin", User.is_active.is_(True))
+            .order_by(User.id)
+            .with_for_update()
+        )
+        return len((await self.s.execute(q)).all())
+
     async def count_admins(self) -> int:
         q = select(func.count()).select_from(User).where(User.role == "admin", User.is_active.is_(True))
         return int((await self.s.execute(q)).scalar_one())

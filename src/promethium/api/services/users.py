@@ -64,7 +64,11 @@ class UserService:
         return await self.users.page((page - 1) * per_page, per_page)
 
     async def _keep_an_admin(self, user: User) -> None:
-        if user.role == Role.admin and user.is_active and await self.users.count_admins() <= 1:
+        """Refuse to remove the last active admin. The admins' rows stay locked until the caller
+        commits, so concurrent demotions of two admins cannot both pass the check."""
+        if user.role != Role.admin or not user.is_active:
+            return
+        if await self.users.lock_active_admins() <= 1:
             raise ConflictError("the last active admin cannot be removed, demoted or deactivated")
 
     async def update(self, user_id: uuid.UUID, data: UserUpdate) -> User:
