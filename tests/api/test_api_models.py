@@ -221,6 +221,34 @@ async def test_shipped_models_are_registered_once(
             assert api.ctx.storage.get_bytes(f"models/{m.id}/weights.pt") == model_files["pt"].read_bytes()
 
 
+async def test_api_processes_starting_at_once_register_the_shipped_models_once(
+    backend: str, make_settings: Any, model_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from sqlalchemy import select
+
+    import promethium.api.services.models as svc
+    from promethium.api.app import build_context
+    from promethium.api.db import run_migrations
+
+    shipped = [("dae-a", "denoising", model_files["pt"]), ("dae-b", "reconstruction", model_files["pt"])]
+    monkeypatch.setattr(svc, "shipped_models", lambda: shipped)
+    settings = make_settings(register_shipped_models=True)
+    run_migrations(settings.resolved_database_url())
+    contexts = [build_context(settings) for _ in range(4)]  # one per API process, each its own pool
+    try:
+        added = await asyncio.gather(*(svc.register_shipped(c) for c in contexts))
+        assert sorted(added) == [0, 0, 0, 2]
+        async with contexts[0].db.sessionmaker() as s:
+            rows = (await s.execute(select(MLModel))).scalars().all()
+        assert sorted(m.name for m in rows) == ["dae-a", "dae-b"]
+        assert sorted(m.meta["default_for"] for m in rows) == ["denoising", "reconstruction"]
+    finally:
+        for c in contexts:
+            await c.db.dispose()
+
+
 async def test_shipped_models_list_tolerates_none() -> None:
     from promethium.api.services.models import shipped_models
 
