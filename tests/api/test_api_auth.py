@@ -183,3 +183,31 @@ def test_the_login_limiter_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) ->
     limiter.failure("user:late")
     assert len(limiter) == 1
     assert limiter.retry_after("user:victim") == 0
+
+
+async def test_concurrent_refreshes_of_one_token_rotate_it_once(backend: str, make_settings: Any) -> None:
+    import asyncio
+
+    async for api in start_api(make_settings()):
+        await api.create_user("carol")
+        tokens = (await api.login("carol")).json()
+        replies = await asyncio.gather(
+            *(
+                api.client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+                for _ in range(4)
+            )
+        )
+        codes = sorted(r.status_code for r in replies)
+        assert codes == [200, 401, 401, 401], [r.text for r in replies]
+        winner = next(r.json() for r in replies if r.status_code == 200)
+        # the token was presented four times: a replay, the session is revoked (as when sequential)
+        again = await api.client.post("/api/v1/auth/refresh", json={"refresh_token": winner["refresh_token"]})
+        assert again.status_code == 401, again.text
+        me = await api.client.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {winner['access_token']}"}
+        )
+        assert me.status_code == 401
+        # other sessions of the user are untouched
+        other = (await api.login("carol")).json()
+        r = await api.client.post("/api/v1/auth/refresh", json={"refresh_token": other["refresh_token"]})
+        assert r.status_code == 200, r.text

@@ -73,6 +73,17 @@ class TokenRepository:
             .values(revoked_at=when, revoked_reason=reason)
         )
 
+    async def spend(self, token_id: uuid.UUID, when: datetime, reason: str = "rotated") -> bool:
+        """Revoke one token if nobody has yet (one conditional UPDATE): True for exactly one of
+        several concurrent callers."""
+        res = await self.s.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == token_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=when, revoked_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(res.rowcount)  # type: ignore[attr-defined]
+
     async def revoke_user(self, user_id: uuid.UUID, when: datetime, reason: str) -> None:
         await self.s.execute(
             update(RefreshToken)
