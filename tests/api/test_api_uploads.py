@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -206,3 +207,35 @@ async def test_an_upload_being_finalized_takes_no_chunk_and_no_abort(
         assert await _put(api, up["id"], i, data) == 200
     r = await api.client.post(f"/api/v1/datasets/uploads/{up['id']}/finalize", headers=h)
     assert r.status_code == 201, r.text
+
+
+async def test_a_reader_crashing_on_a_malformed_file_gives_422_and_leaves_nothing(
+    api: Api, seismic_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import struct
+
+    import promethium.api.services.datasets as svc
+
+    def crash(local: Path, filename: str) -> Any:  # what a parser bug on a malformed file raises
+        return struct.unpack(">I", b"\x00")
+
+    monkeypatch.setattr(svc, "validate_upload", crash)
+    h = api.headers[Role.user]
+    data = seismic_files["line"].read_bytes()
+    r = await api.client.post("/api/v1/datasets", files={"file": ("line.sgy", data)}, headers=h)
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]
+    assert err["code"] == "VALIDATION_ERROR"
+    assert "not valid seismic data" in err["message"]
+    up = await _init(api, data)
+    for i in range(up["chunks"]):
+        assert await _put(api, up["id"], i, data) == 200
+    r = await api.client.post(f"/api/v1/datasets/uploads/{up['id']}/finalize", headers=h)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "VALIDATION_ERROR"
+    # nothing behind: no dataset, no stored object, no temporary file, no upload folder
+    assert (await api.client.get("/api/v1/datasets", headers=h)).json()["total"] == 0
+    assert api.ctx.storage.list("datasets") == []
+    tmp = api.ctx.settings.data_dir / "tmp"
+    assert not tmp.exists() or list(tmp.iterdir()) == []
+    assert not (api.ctx.settings.data_dir / "uploads" / up["id"]).exists()
