@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from promethium.api.settings import ApiSettings, get_api_settings
 
-__all__ = ["create_admin", "serve"]
+__all__ = ["create_admin", "serve", "uvicorn_options"]
 
 
 def create_admin(
@@ -53,5 +54,18 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_level
         )
 
     uvicorn.run(
-        "promethium.api:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
+        "promethium.api:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        **uvicorn_options(get_api_settings()),
     )
+
+
+def uvicorn_options(settings: ApiSettings) -> dict[str, Any]:
+    """uvicorn's options from the settings: the client address is taken from X-Forwarded-For when
+    the connection comes from a trusted proxy (``forwarded_allow_ips``), so that the login limiter
+    counts per client, not per proxy."""
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}

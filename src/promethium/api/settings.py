@@ -71,6 +71,12 @@ class ApiSettings(BaseSettings):
     admin_password: SecretStr | None = None
     # HTTP
     cors_origins: list[str] = Field(default_factory=list)
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies trusted for X-Forwarded-For/-Proto (comma-separated addresses or networks, "
+        "'*' for any): the client address they report keys the login limiter. Set it to the reverse "
+        "proxy's address (nginx, the ingress) when the API runs behind one.",
+    )
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
     upload_chunk_max_bytes: int = Field(default=64 * 1024**2, ge=1024)
     max_window_values: int = Field(default=8_000_000, ge=1000, description="Largest trace window served.")
