@@ -266,5 +266,11 @@ async def test_the_packaged_models_are_registered_as_defaults(make_settings: Any
         async with api.ctx.db.sessionmaker() as s:
             rows = (await s.execute(select(MLModel))).scalars().all()
         assert sorted(m.name for m in rows) == sorted(p.name for p in list_pretrained())
-        assert {m.meta["default_for"] for m in rows} == {"reconstruction", "denoising"}
+        defaults = {m.name: m.meta["default_for"] for m in rows}
+        # one default per task; the 3D model is registered but not the default reconstruction model
+        assert defaults == {
+            "unet-reconstruct": "reconstruction",
+            "unet-denoise": "denoising",
+            "unet3d-reconstruct": None,
+        }
         assert all(m.owner_id is None for m in rows)

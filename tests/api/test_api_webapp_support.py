@@ -20,12 +20,8 @@ NEW_PASSWORD = "a brand new password of enough length"
 
 
 async def _upload(api: Api, path: Path, role: Role = Role.user) -> str:
-    with path.open("rb") as fh:
-        r = await api.client.post(
-            "/api/v1/datasets", files={"file": (path.name, fh)}, headers=api.headers[role]
-        )
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    """Upload ``path`` and wait for its ingestion: the dataset is ready."""
+    return str((await api.upload(path, role))["id"])
 
 
 async def test_change_password_needs_the_current_one_and_ends_other_sessions(api: Api) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from promethium.api.context import ApiContext
-from promethium.api.errors import RateLimitedError, ValidationError
+from promethium.api.errors import AuthenticationError, RateLimitedError, ValidationError
 from promethium.api.models import RefreshToken, User
 from promethium.api.services.users import check_password_policy
 
@@ -22,14 +22,19 @@ class AccountService:
         self.s = session
 
     async def _user(self, user: User) -> User:
-        # The principal's user was loaded by another session: work on this session's copy.
-        merged = await self.s.merge(user)
-        return merged
+        # The principal's user was loaded by another session, and may come from the token cache of
+        # promethium.api.authcache (a detached copy up to its TTL old): read this session's own row
+        # rather than merge that copy's state over the database's.
+        fresh = await self.s.get(User, user.id, populate_existing=True)
+        if fresh is None:
+            raise AuthenticationError("the user no longer exists")
+        return fresh
 
     async def update_profile(self, user: User, email: str | None) -> User:
         u = await self._user(user)
         u.email = email or None
         await self.s.commit()
+        self.ctx.principals.drop_user(u.id)  # the next request sees the new profile
         return u
 
     async def change_password(self, user: User, session_id: object, current: str, new: str) -> int:
@@ -62,4 +67,5 @@ class AccountService:
             .values(revoked_at=datetime.now(UTC), revoked_reason="password-changed")
         )
         await self.s.commit()
+        self.ctx.principals.drop_user(u.id)  # the other sessions' access tokens stop at once here
         return int(res.rowcount or 0)  # type: ignore[attr-defined]

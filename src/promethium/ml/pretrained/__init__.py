@@ -2,7 +2,8 @@
 
 Each model is ``NAME.pt`` + ``NAME.json`` in this folder, trained by the configuration of the same name in
 :mod:`promethium.ml.configs` (``promethium train`` on it reproduces the file) only on synthetic data and
-the public-domain USGS Alaska line 31-81 (its traces 0-399; traces 400-533 stay unseen for evaluation).
+the public-domain USGS Alaska line 31-81 (its traces 0-399; traces 400-533 stay unseen for evaluation);
+the 3D model (``unet3d-reconstruct``) on synthetic volumes only.
 Nothing is downloaded at run time.
 
 >>> from promethium.ml.pretrained import list_pretrained, resolve_model
@@ -72,10 +73,21 @@ PRETRAINED: dict[str, Pretrained] = {
             "denoise",
             "U-Net removing band-limited random noise from 2D sections and inlines",
         ),
+        Pretrained(
+            "unet3d-reconstruct",
+            "reconstruct",
+            "3D U-Net filling missing traces of (inline, crossline, time) volumes, trained on synthetic "
+            "volumes only",
+        ),
     )
 }
 #: other names accepted for a shipped model
-ALIASES = {"unet": "unet-reconstruct", "default": "unet-reconstruct", "denoise": "unet-denoise"}
+ALIASES = {
+    "unet": "unet-reconstruct",
+    "default": "unet-reconstruct",
+    "denoise": "unet-denoise",
+    "unet3d": "unet3d-reconstruct",
+}
 #: the shipped model used for a task when none is named
 DEFAULTS = {"reconstruct": "unet-reconstruct", "denoise": "unet-denoise"}
 
