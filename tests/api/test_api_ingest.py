@@ -346,3 +346,36 @@ async def test_re_ingest_is_refused_while_jobs_use_the_dataset_and_drops_open_ha
     assert (await api.wait_dataset(did))["status"] == "ready"
     r = await api.client.get(f"/api/v1/datasets/{did}/traces", params={"format": "json"}, headers=h)
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_job_and_a_re_ingest_racing_never_both_start(
+    api: Api, seismic_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    import asyncio
+
+    ds = await api.upload(seismic_files["line"])
+    did, h = ds["id"], api.headers[USER]
+    held, _ = _hold(api, monkeypatch)  # nothing runs: every job created stays queued
+    for _ in range(5):
+        job, ingest = await asyncio.gather(
+            api.client.post(JOBS, json={"kind": "denoise", "dataset_id": did}, headers=h),
+            api.client.post(JOBS, json={"kind": "ingest", "dataset_id": did}, headers=h),
+        )
+        assert sorted([job.status_code, ingest.status_code]) == [201, 409], (job.text, ingest.text)
+        # put the dataset back to ready with no active job for the next round
+        for r in (job, ingest):
+            if r.status_code == 201:
+                assert (
+                    await api.client.post(f"{JOBS}/{r.json()['id']}/cancel", headers=h)
+                ).status_code == 200
+        from sqlalchemy import update
+
+        from promethium.api.models import Dataset
+
+        async with api.ctx.db.sessionmaker() as s:
+            await s.execute(
+                update(Dataset).where(Dataset.id == __import__("uuid").UUID(did)).values(status="ready")
+            )
+            await s.commit()
+    assert held

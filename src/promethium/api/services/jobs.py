@@ -261,6 +261,9 @@ class JobService:
             raise NotFoundError("no such dataset")
         if body.kind == "ingest":
             return await self._reingest(principal, ds, body)
+        # read the status again under a share lock held until the job is committed: a re-ingest
+        # (which locks the row for update) either sees this job or makes this job see "ingesting"
+        await self.s.refresh(ds, with_for_update={"read": True})
         if ds.status != "ready" or not ds.processed_key:
             from promethium.api.services.datasets import not_ready
 
@@ -345,6 +348,8 @@ class JobService:
         # the ingestion rewrites processed/: not under a job reading it. One conditional UPDATE claims
         # the dataset (not ingesting, no queued or running job), so two re-ingests cannot both start.
         ds_id = ds.id
+        # lock the row first: the check below then runs after any job creation holding it committed
+        await self.s.execute(select(Dataset.id).where(Dataset.id == ds_id).with_for_update())
         busy = exists().where(Job.dataset_id == ds_id, Job.status.in_(ACTIVE))
         claimed = await self.s.execute(
             update(Dataset)
