@@ -139,13 +139,15 @@ class Worker:
 class ApiServer:
     """The app behind a real uvicorn server on a free loopback port, in a thread of the test."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, **options: Any) -> None:
         import uvicorn
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", **options
+            )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -22,6 +22,47 @@ async def test_health_live_and_ready(api: Api) -> None:
     assert r.json()["checks"] == {"database": "ok", "storage": "ok"}
 
 
+def _redis_up() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_connect_timeout=1).ping())
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not _redis_up(), reason="Redis is not reachable")
+async def test_ready_checks_the_broker_when_one_is_configured(
+    make_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMETHIUM_BROKER_URL", "redis://127.0.0.1:6379/15")
+    async for a in start_api(make_settings()):
+        r = await a.client.get("/api/v1/health/ready")
+        assert r.status_code == 200, r.text
+        assert r.json()["checks"] == {"database": "ok", "storage": "ok", "broker": "ok"}
+
+
+async def test_ready_reports_an_unreachable_broker_quickly(
+    make_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+    import time
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("PROMETHIUM_BROKER_URL", f"redis://127.0.0.1:{port}/0")
+    async for a in start_api(make_settings()):
+        t0 = time.monotonic()
+        r = await a.client.get("/api/v1/health/ready")
+        assert time.monotonic() - t0 < 4.0
+        assert r.status_code == 503, r.text
+        checks = r.json()["checks"]
+        assert set(checks) == {"database", "storage", "broker"}
+        assert (checks["database"], checks["storage"]) == ("ok", "ok")
+        assert checks["broker"].startswith("error"), checks
+
+
 async def test_ready_reports_a_broken_storage(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken() -> None:
         raise OSError("disk gone")
@@ -50,6 +91,18 @@ async def test_unknown_route_gives_the_envelope(api: Api) -> None:
     r = await api.client.get("/api/v1/nope", headers=api.headers[Role.user])
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "NOT_FOUND"
+
+
+async def test_a_wrong_method_gives_405_with_the_envelope(api: Api) -> None:
+    r = await api.client.put("/api/v1/health/live")
+    assert r.status_code == 405
+    assert r.headers["allow"] == "GET"
+    body = r.json()["error"]
+    assert body["code"] == "VALIDATION_ERROR"  # not NOT_FOUND: the resource exists
+    assert body["message"] == "Method Not Allowed"
+    r = await api.client.delete("/api/v1/auth/login")
+    assert r.status_code == 405
+    assert r.json()["error"]["code"] == "VALIDATION_ERROR"
 
 
 async def test_validation_error_envelope(api: Api) -> None:

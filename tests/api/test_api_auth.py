@@ -151,3 +151,63 @@ async def test_first_admin_from_environment(make_settings: Any) -> None:
         headers = await api.token_headers("root-admin", "a long admin password")
         me = await api.client.get("/api/v1/auth/me", headers=headers)
         assert me.json()["role"] == "admin"
+
+
+def test_the_login_limiter_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from promethium.api.context import LoginLimiter
+
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    limiter = LoginLimiter(max_failures=3, window_s=60, max_keys=500)
+    # lookups of names never seen (every login, failed or not) leave nothing behind
+    for i in range(1000):
+        assert limiter.retry_after(f"user:nobody{i}", f"ip:10.0.{i // 256}.{i % 256}") == 0
+    assert len(limiter) == 0
+    # a flood of distinct names: at most max_keys remembered, the most recent ones
+    for i in range(5000):
+        limiter.failure(f"user:spray{i}")
+    assert len(limiter) == 500
+    for _ in range(3):
+        limiter.failure("user:victim", "ip:1.2.3.4")
+    assert limiter.retry_after("user:victim") > 0  # the recent key is still counted
+    assert limiter.retry_after("user:spray0") == 0  # the oldest were forgotten
+    assert len(limiter) == 500
+    # one failure per key is kept at most max_failures times
+    for _ in range(100):
+        limiter.failure("ip:1.2.3.4")
+    assert len(limiter._failures["ip:1.2.3.4"]) == 3
+    # once the window has passed, the next failure sweeps every expired key
+    clock[0] += 61
+    limiter.failure("user:late")
+    assert len(limiter) == 1
+    assert limiter.retry_after("user:victim") == 0
+
+
+async def test_concurrent_refreshes_of_one_token_rotate_it_once(backend: str, make_settings: Any) -> None:
+    import asyncio
+
+    async for api in start_api(make_settings()):
+        await api.create_user("carol")
+        tokens = (await api.login("carol")).json()
+        replies = await asyncio.gather(
+            *(
+                api.client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+                for _ in range(4)
+            )
+        )
+        codes = sorted(r.status_code for r in replies)
+        assert codes == [200, 401, 401, 401], [r.text for r in replies]
+        winner = next(r.json() for r in replies if r.status_code == 200)
+        # the token was presented four times: a replay, the session is revoked (as when sequential)
+        again = await api.client.post("/api/v1/auth/refresh", json={"refresh_token": winner["refresh_token"]})
+        assert again.status_code == 401, again.text
+        me = await api.client.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {winner['access_token']}"}
+        )
+        assert me.status_code == 401
+        # other sessions of the user are untouched
+        other = (await api.login("carol")).json()
+        r = await api.client.post("/api/v1/auth/refresh", json={"refresh_token": other["refresh_token"]})
+        assert r.status_code == 200, r.text

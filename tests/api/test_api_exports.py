@@ -102,3 +102,40 @@ async def test_only_the_owner_and_admins_export(api: Api, seismic_files: dict[st
     assert r.status_code == 404
     r = await api.client.get(f"/api/v1/datasets/{did}/export", headers=api.headers[Role.admin])
     assert r.status_code == 200
+
+
+@pytest.mark.parametrize("read", ["never", "part", "all"])
+async def test_an_export_leaves_no_temporary_file_whatever_the_client_reads(
+    api: Api, seismic_files: dict[str, Path], read: str
+) -> None:
+    import gc
+    import uuid
+
+    from promethium.api.deps import Principal
+    from promethium.api.models import User
+    from promethium.api.services.exports import ExportService
+
+    did = await _upload(api, seismic_files["line"])
+    async with api.ctx.db.sessionmaker() as s:
+        user = await s.get(User, api.users[USER])
+        assert user is not None
+        _, size, content = await ExportService(api.ctx, s).export(
+            Principal(user, uuid.uuid4()), uuid.UUID(did), "segy"
+        )
+    _no_tmp(api)  # gone from the folder before the first byte is sent: a client gone now leaks nothing
+    expected = (
+        await api.client.get(
+            f"/api/v1/datasets/{did}/export", params={"format": "segy"}, headers=api.headers[USER]
+        )
+    ).content
+    assert size == len(expected)
+    got = b""
+    if read == "part":
+        got = next(iter(content))[:10]
+        assert got == expected[:10]
+    elif read == "all":
+        got = b"".join(content)
+        assert got == expected
+    del content
+    gc.collect()
+    _no_tmp(api)

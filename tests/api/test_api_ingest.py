@@ -301,3 +301,81 @@ async def test_an_ingest_job_the_reaper_gives_up_on_fails_its_dataset(
     got = (await api.client.get(f"/api/v1/datasets/{ds['id']}", headers=api.headers[USER])).json()
     assert got["status"] == "failed"
     assert "the worker vanished" in got["error"]
+
+
+@pytest.mark.usefixtures("backend")
+async def test_re_ingest_is_refused_while_jobs_use_the_dataset_and_drops_open_handles(
+    api: Api, seismic_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anyio
+
+    ds = await api.upload(seismic_files["line"])
+    did, h = ds["id"], api.headers[USER]
+    r = await api.client.get(f"/api/v1/datasets/{did}/traces", params={"format": "json"}, headers=h)
+    assert r.status_code == 200, r.text
+    assert len(api.ctx.handles) == 1  # an open reader of processed/
+    held, run = _hold(api, monkeypatch)
+    r = await api.client.post(JOBS, json={"kind": "denoise", "dataset_id": did}, headers=h)
+    assert r.status_code == 201, r.text
+    job_id = r.json()["id"]
+    r = await api.client.post(JOBS, json={"kind": "ingest", "dataset_id": did}, headers=h)
+    assert r.status_code == 409, r.text
+    err = r.json()["error"]
+    assert err["code"] == "CONFLICT"
+    assert err["details"]["active_job_ids"] == [job_id]
+    got = (await api.client.get(f"/api/v1/datasets/{did}", headers=h)).json()
+    assert got["status"] == "ready"
+    assert got["ingest_job_id"] == ds["ingest_job_id"]  # untouched
+    assert len(api.ctx.handles) == 1
+    r = await api.client.post(f"{JOBS}/{job_id}/cancel", headers=h)
+    assert r.status_code == 200, r.text
+    # no job left: several re-ingests at once, exactly one starts
+    replies = [None] * 4
+
+    async def reingest(i: int) -> None:
+        replies[i] = await api.client.post(JOBS, json={"kind": "ingest", "dataset_id": did}, headers=h)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(4):
+            tg.start_soon(reingest, i)
+    codes = sorted(r.status_code for r in replies)  # type: ignore[union-attr]
+    assert codes == [201, 409, 409, 409], [r.text for r in replies]  # type: ignore[union-attr]
+    assert len(api.ctx.handles) == 0  # the stale handle was dropped
+    for j in list(held):
+        run(j)
+    assert (await api.wait_dataset(did))["status"] == "ready"
+    r = await api.client.get(f"/api/v1/datasets/{did}/traces", params={"format": "json"}, headers=h)
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_job_and_a_re_ingest_racing_never_both_start(
+    api: Api, seismic_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    import asyncio
+
+    ds = await api.upload(seismic_files["line"])
+    did, h = ds["id"], api.headers[USER]
+    held, _ = _hold(api, monkeypatch)  # nothing runs: every job created stays queued
+    for _ in range(5):
+        job, ingest = await asyncio.gather(
+            api.client.post(JOBS, json={"kind": "denoise", "dataset_id": did}, headers=h),
+            api.client.post(JOBS, json={"kind": "ingest", "dataset_id": did}, headers=h),
+        )
+        assert sorted([job.status_code, ingest.status_code]) == [201, 409], (job.text, ingest.text)
+        # put the dataset back to ready with no active job for the next round
+        for r in (job, ingest):
+            if r.status_code == 201:
+                assert (
+                    await api.client.post(f"{JOBS}/{r.json()['id']}/cancel", headers=h)
+                ).status_code == 200
+        from sqlalchemy import update
+
+        from promethium.api.models import Dataset
+
+        async with api.ctx.db.sessionmaker() as s:
+            await s.execute(
+                update(Dataset).where(Dataset.id == __import__("uuid").UUID(did)).values(status="ready")
+            )
+            await s.commit()
+    assert held

@@ -42,7 +42,13 @@ def model_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     newer = json.loads((root / "dae.json").read_text())
     newer["format_version"] = 99
     (root / "newer.json").write_text(json.dumps(newer))
+    # a valid sidecar asking for a model far larger than its weights (the API must not build it)
+    large = json.loads((root / "dae.json").read_text())
+    large["architecture"] = "unet"
+    large["args"] = {"base_channels": 16, "depth": 3}
+    (root / "large.json").write_text(json.dumps(large))
     return {
+        "large": root / "large.json",
         "pt": pt,
         "json": root / "dae.json",
         "other": other,
@@ -154,6 +160,40 @@ async def test_bad_uploads_leave_nothing_behind(
     await _nothing_left(api)
 
 
+async def test_a_sidecar_asking_for_a_larger_model_than_its_weights_is_refused_unbuilt(
+    api: Api, model_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from promethium.ml.models import get_model_class
+
+    unet = get_model_class("unet")
+    built: list[str] = []
+    real_init = unet.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        import torch
+
+        if torch.empty(0).device.type != "meta":  # counted on the meta device only
+            built.append("real")
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(unet, "__init__", init)
+    r = await _upload(api, model_files["pt"], model_files["large"])
+    assert r.status_code == 422, r.text
+    message = r.json()["error"]["message"]
+    assert "483,297 parameters" in message, message
+    assert built == []
+    await _nothing_left(api)
+
+
+def test_load_model_refuses_more_parameters_than_allowed(model_files: dict[str, Path]) -> None:
+    from promethium.ml.errors import ModelFormatError
+    from promethium.ml.io import load_model
+
+    assert load_model(model_files["pt"], max_parameters=215).n_parameters == 215
+    with pytest.raises(ModelFormatError, match="215 parameters, more than 100 allowed"):
+        load_model(model_files["pt"], max_parameters=100)
+
+
 async def test_viewer_cannot_upload(api: Api, model_files: dict[str, Path]) -> None:
     r = await _upload(api, model_files["pt"], model_files["json"], role=Role.viewer)
     assert r.status_code == 403
@@ -179,6 +219,34 @@ async def test_shipped_models_are_registered_once(
             assert m.owner_id is None
             assert m.meta["default_for"] == "denoising"
             assert api.ctx.storage.get_bytes(f"models/{m.id}/weights.pt") == model_files["pt"].read_bytes()
+
+
+async def test_api_processes_starting_at_once_register_the_shipped_models_once(
+    backend: str, make_settings: Any, model_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from sqlalchemy import select
+
+    import promethium.api.services.models as svc
+    from promethium.api.app import build_context
+    from promethium.api.db import run_migrations
+
+    shipped = [("dae-a", "denoising", model_files["pt"]), ("dae-b", "reconstruction", model_files["pt"])]
+    monkeypatch.setattr(svc, "shipped_models", lambda: shipped)
+    settings = make_settings(register_shipped_models=True)
+    run_migrations(settings.resolved_database_url())
+    contexts = [build_context(settings) for _ in range(4)]  # one per API process, each its own pool
+    try:
+        added = await asyncio.gather(*(svc.register_shipped(c) for c in contexts))
+        assert sorted(added) == [0, 0, 0, 2]
+        async with contexts[0].db.sessionmaker() as s:
+            rows = (await s.execute(select(MLModel))).scalars().all()
+        assert sorted(m.name for m in rows) == ["dae-a", "dae-b"]
+        assert sorted(m.meta["default_for"] for m in rows) == ["denoising", "reconstruction"]
+    finally:
+        for c in contexts:
+            await c.db.dispose()
 
 
 async def test_shipped_models_list_tolerates_none() -> None:

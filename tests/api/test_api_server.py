@@ -62,3 +62,30 @@ def test_real_server_end_to_end(make_settings: Any, seismic_files: dict[str, Pat
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_behind_a_trusted_proxy_the_login_limiter_counts_per_client(make_settings: Any) -> None:
+    from promethium.api.admin import uvicorn_options
+    from service_procs import ApiServer
+
+    def failures(settings: Any) -> list[int]:
+        """Three failed logins from client A, then one from A and one from B (other user names each
+        time, so only the address counts)."""
+        codes = []
+        server = ApiServer(create_app(settings), **uvicorn_options(settings))
+        with server, httpx.Client(base_url=server.url, timeout=30) as client:
+            for i, who in enumerate(["198.51.100.7"] * 4 + ["203.0.113.9"]):
+                r = client.post(
+                    "/api/v1/auth/login",
+                    data={"username": f"nobody{i}", "password": "not the password at all"},
+                    headers={"X-Forwarded-For": who},
+                )
+                codes.append(r.status_code)
+        return codes
+
+    # this test client (127.0.0.1) is the trusted proxy: each forwarded client has its own count
+    trusted = make_settings(login_max_failures=3, forwarded_allow_ips="127.0.0.1")
+    assert failures(trusted) == [401, 401, 401, 429, 401]
+    # an untrusted proxy's header is ignored: all share the proxy's address (B is blocked too)
+    untrusted = make_settings(login_max_failures=3, forwarded_allow_ips="10.9.9.9")
+    assert failures(untrusted) == [401, 401, 401, 429, 429]

@@ -110,3 +110,77 @@ def test_create_admin_command(make_settings: Any, monkeypatch: pytest.MonkeyPatc
         app, ["users", "create-admin", "-u", "ops", "--password-stdin"], input="a long ops password\n"
     )
     assert r.exit_code == 1
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(api: Api, backend: str) -> None:
+    for round_ in range(3):
+        others = [
+            u
+            for u in (await api.client.get("/api/v1/users?per_page=100", headers=api.headers[ADMIN])).json()[
+                "items"
+            ]
+        ]
+        admins = [u for u in others if u["role"] == "admin" and u["is_active"]]
+        assert len(admins) == 1
+        name = f"second-admin-{round_}"
+        second = await api.create_user(name, Role.admin)
+        first_h = await api.token_headers(admins[0]["username"])
+        second_h = await api.token_headers(name)
+        first_id = admins[0]["id"]
+
+        async def demote(uid: Any, headers: dict[str, str], how: str) -> Any:
+            body = {"role": "user"} if how == "role" else {"is_active": False}
+            return await api.client.patch(f"/api/v1/users/{uid}", json=body, headers=headers)
+
+        how = ("role", "active", "role")[round_]
+        r1, r2 = await asyncio.gather(demote(second, first_h, how), demote(first_id, second_h, how))
+        assert sorted([r1.status_code, r2.status_code]) == [200, 409], (r1.text, r2.text)
+        users = (
+            await api.client.get(
+                "/api/v1/users?per_page=100", headers=first_h if r1.status_code == 200 else second_h
+            )
+        ).json()["items"]
+        left = [u for u in users if u["role"] == "admin" and u["is_active"]]
+        assert len(left) == 1
+        api.headers[ADMIN] = first_h if r1.status_code == 200 else second_h
+
+
+async def test_deleting_a_user_removes_their_stored_objects_and_waits_for_their_jobs(
+    api: Api, seismic_files: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    import anyio
+
+    h = api.headers[Role.user]
+    ds = await api.upload(seismic_files["line"])  # the user's dataset (its ingest job: done)
+    r = await api.client.post("/api/v1/jobs", json={"kind": "denoise", "dataset_id": ds["id"]}, headers=h)
+    assert r.status_code == 201, r.text
+    done_job = r.json()["id"]
+    with anyio.fail_after(60):
+        while (await api.client.get(f"/api/v1/jobs/{done_job}", headers=h)).json()["status"] != "succeeded":
+            await anyio.sleep(0.05)
+    storage = api.ctx.storage
+    assert storage.list(f"datasets/{ds['id']}")
+    assert storage.list(f"results/{done_job}")
+    other = await api.upload(seismic_files["line"], role=Role.admin)  # somebody else's: kept
+    executor = api.app.state.jobs_executor
+    monkeypatch.setattr(executor, "submit", lambda job_id, queue="default", kind=None: None)
+    r = await api.client.post("/api/v1/jobs", json={"kind": "denoise", "dataset_id": ds["id"]}, headers=h)
+    queued = r.json()["id"]
+    uid = api.users[Role.user]
+    r = await api.client.delete(f"/api/v1/users/{uid}", headers=api.headers[ADMIN])
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["details"]["active_job_ids"] == [queued]
+    assert storage.list(f"datasets/{ds['id']}")  # nothing removed
+    r = await api.client.post(f"/api/v1/jobs/{queued}/cancel", headers=h)
+    assert r.status_code == 200, r.text
+    r = await api.client.delete(f"/api/v1/users/{uid}", headers=api.headers[ADMIN])
+    assert r.status_code == 204, r.text
+    assert storage.list(f"datasets/{ds['id']}") == []
+    assert storage.list(f"results/{done_job}") == []
+    assert storage.list(f"datasets/{other['id']}")
+    r = await api.client.get(f"/api/v1/datasets/{ds['id']}", headers=api.headers[ADMIN])
+    assert r.status_code == 404
+    assert isinstance(uid, uuid.UUID)

@@ -67,3 +67,19 @@ def test_worker_process_starts_and_consumes_its_queues(tmp_path: Path) -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def test_serve_with_several_workers_needs_a_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PROMETHIUM_BROKER_URL", raising=False)
+    started: list[object] = []
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: started.append((a, k)))
+    result = runner.invoke(app, ["serve", "--workers", "3"])
+    assert result.exit_code == 2, result.output
+    assert "--workers 3 needs a broker" in result.stderr
+    assert "PROMETHIUM_BROKER_URL" in result.stderr
+    assert started == []  # refused before anything starts
+    # one process in embedded mode, or several with a broker, start
+    assert runner.invoke(app, ["serve", "--workers", "1"]).exit_code == 0
+    monkeypatch.setenv("PROMETHIUM_BROKER_URL", "redis://127.0.0.1:6379/15")
+    assert runner.invoke(app, ["serve", "--workers", "3"]).exit_code == 0
+    assert [k["workers"] for _, k in started] == [1, 3]  # type: ignore[index]

@@ -30,12 +30,14 @@ from promethium.api.models import Dataset, Job, Result, User
 from promethium.api.repositories_jobs import JobStore
 from promethium.api.storage import ObjectStorage, dataset_key, result_key
 from promethium.worker.executor import CeleryExecutor, WorkerSettings
-from promethium.worker.reaper import reap_once
+from promethium.worker.reaper import Reaper, reap_once
 from service_procs import RedisServer, Worker, env_with_src, free_port, pg_schema, pg_up
 
 pytestmark = pytest.mark.timeout(120)
 
 STALE_S = 2.0
+#: the reaper's PROMETHIUM_REAPER_RESUBMIT_QUEUED_AFTER_S in these tests
+QUEUED_RESUBMIT_S = 3.0
 
 if shutil.which("redis-server") is None or not pg_up():
     pytest.skip("needs redis-server and PostgreSQL on 127.0.0.1:5432", allow_module_level=True)
@@ -256,6 +258,38 @@ def test_cancel_of_a_running_job_ends_it_within_5_s_and_removes_its_outputs(
     assert _wait(store, nxt, {"succeeded", "failed"}) == "succeeded"
 
 
+def test_cancel_revokes_the_queued_message_of_a_job(
+    world: Any, workers: list[Worker], redis_server: RedisServer
+) -> None:
+    from promethium.worker.executor import task_id
+
+    store = world[0]
+    executor = _executor(redis_server)
+    job_id = _job(world, n_iter=5)
+    executor.cancel(job_id)  # what the API does after moving the job to cancelled
+    want = task_id(job_id, 0)
+    deadline = time.monotonic() + 30
+    while True:  # the workers got the revoke of the job's (deterministic) task id
+        # (both workers answer as celery@<host>: the replies merge into one entry)
+        replies = executor.app.control.inspect(timeout=1.0).revoked() or {}
+        if replies and all(want in ids for ids in replies.values()):
+            break
+        assert time.monotonic() < deadline, replies
+        time.sleep(0.2)
+    # its message, even with the job still queued in the database, is discarded by the workers
+    executor.submit(job_id, "default", "reconstruct")
+    after = _job(world, n_iter=5)
+    executor.submit(after, "default", "reconstruct")
+    other = _job(world, n_iter=5)
+    executor.submit(other, "default", "reconstruct")
+    assert _wait(store, after, {"succeeded", "failed", "cancelled"}) == "succeeded"
+    assert _wait(store, other, {"succeeded", "failed", "cancelled"}) == "succeeded"
+    time.sleep(1.0)
+    assert store.status(job_id) == "queued"
+    assert _results(store, job_id) == 0
+    store.transition(job_id, "cancelled", "cancelled by the test")
+
+
 def test_redis_restarted_during_a_run_loses_no_job(
     world: Any, workers: list[Worker], redis_server: RedisServer
 ) -> None:
@@ -271,22 +305,28 @@ def test_redis_restarted_during_a_run_loses_no_job(
     time.sleep(1.0)
     redis_server.start()
 
-    def reap() -> None:
-        # after a broker loss the API's reaper, and re-submitting what is still queued, recover the jobs
-        reap_once(store, STALE_S, 3, lambda j: executor.submit(j.id, j.queue, j.kind))
-
-    resubmitted: set[uuid.UUID] = set()
-    deadline = time.monotonic() + 90
-    for j in [running, *queued]:
-        while store.status(j) not in ("succeeded", "failed", "cancelled"):
-            assert time.monotonic() < deadline, store.status(j)
-            reap()
-            if store.status(j) == "queued" and j not in resubmitted and time.monotonic() > deadline - 80:
-                executor.submit(j, "default", "denoise")
-                resubmitted.add(j)
-            time.sleep(0.2)
-        assert store.status(j) == "succeeded"
-        assert _results(store, j) == 1
+    # after a broker loss the API's reaper alone recovers the jobs: it re-queues the running one whose
+    # worker lost it and sends again the queued ones whose messages were lost (the production thread,
+    # as start_jobs builds it, with short intervals)
+    reaper = Reaper(
+        store,
+        0.2,
+        STALE_S,
+        3,
+        lambda j: executor.submit(j.id, j.queue, j.kind),
+        resubmit_queued_after_s=QUEUED_RESUBMIT_S,
+    )
+    reaper.start()
+    try:
+        deadline = time.monotonic() + 90
+        for j in [running, *queued]:
+            while store.status(j) not in ("succeeded", "failed", "cancelled"):
+                assert time.monotonic() < deadline, store.status(j)
+                time.sleep(0.2)
+            assert store.status(j) == "succeeded"
+            assert _results(store, j) == 1
+    finally:
+        reaper.stop()
 
 
 class _Gate:

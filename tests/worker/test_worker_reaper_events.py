@@ -55,6 +55,86 @@ def test_the_reaper_requeues_a_vanished_worker_job_then_fails_it(env: Any) -> No
         assert "the worker vanished" in (job.error or "")
 
 
+def _age_created(store: JobStore, job_id: uuid.UUID, seconds: float) -> None:
+    with store.sessions() as s, s.begin():
+        s.execute(
+            update(Job).where(Job.id == job_id).values(created_at=utcnow() - timedelta(seconds=seconds))
+        )
+
+
+def test_the_reaper_sends_again_a_queued_job_whose_message_was_lost(env: Any) -> None:  # noqa: F811
+    store, storage, owner, ds = env
+    lost = _job(store, owner, ds)
+    fresh = _job(store, owner, ds)
+    started = _job(store, owner, ds)
+    for j in (lost, fresh, started):
+        _age_created(store, j, 600)
+    _age_created(store, fresh, 5)
+    assert store.transition(started, "running")
+    submitted: list[tuple[uuid.UUID, str, str]] = []
+
+    def submit(j: Any) -> None:
+        submitted.append((j.id, j.queue, j.kind))
+
+    assert reap_once(store, 60, 3, submit) == []  # off unless asked for
+    done = reap_once(store, 60, 3, submit, resubmit_queued_after_s=120)
+    assert [(d.id, d.action) for d in done] == [(lost, "resubmitted")]
+    assert submitted == [(lost, "default", "reconstruct")]
+    assert store.status(lost) == "queued"
+    # sent again just now: not again before another 120 s
+    assert reap_once(store, 60, 3, submit, resubmit_queued_after_s=120) == []
+    _age(store, lost, 600)
+    assert [d.action for d in reap_once(store, 60, 3, submit, resubmit_queued_after_s=120)] == ["resubmitted"]
+    assert len(submitted) == 2
+    # the re-sent job runs once; a duplicate delivery does nothing
+    assert run_job(lost, store, storage) == "succeeded"
+    assert run_job(lost, store, storage) == "succeeded"
+    assert store.load(lost).attempts == 1  # type: ignore[union-attr]
+    with store.sessions() as s:
+        n = s.execute(select(func.count()).select_from(Result).where(Result.job_id == lost)).scalar_one()
+    assert n == 1
+
+
+def test_a_job_requeued_by_the_reaper_is_not_sent_twice_at_once(env: Any) -> None:  # noqa: F811
+    store, _, owner, ds = env
+    job_id = _job(store, owner, ds)
+    _age_created(store, job_id, 600)
+    assert store.transition(job_id, "running")
+    _age(store, job_id, 600)
+    sent: list[uuid.UUID] = []
+    done = reap_once(store, 60, 3, lambda j: sent.append(j.id), resubmit_queued_after_s=120)
+    assert [d.action for d in done] == ["requeued"]
+    assert sent == [job_id]  # requeued and sent once, not also "resubmitted" in the same pass
+
+
+def test_two_reapers_send_a_lost_queued_job_once(env: Any) -> None:  # noqa: F811
+    import threading
+
+    store, _, owner, ds = env
+    jobs = [_job(store, owner, ds) for _ in range(6)]
+    for j in jobs:
+        _age_created(store, j, 600)
+    sent: list[uuid.UUID] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(3)
+
+    def one() -> None:
+        barrier.wait()
+
+        def submit(j: Any) -> None:
+            with lock:
+                sent.append(j.id)
+
+        reap_once(store, 60, 3, submit, resubmit_queued_after_s=120)
+
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(sent) == sorted(jobs)
+
+
 def test_a_run_given_up_on_cannot_finish_the_job(env: Any) -> None:  # noqa: F811
     store, storage, owner, ds = env
     job_id = _job(store, owner, ds)
@@ -101,6 +181,55 @@ def test_the_reaper_thread_runs_periodically(env: Any) -> None:  # noqa: F811
         reaper.stop()
     assert got == [job_id]
     assert store.status(job_id) == "queued"
+
+
+def test_the_reaper_thread_sends_lost_queued_jobs_again(env: Any) -> None:  # noqa: F811
+    store, _, owner, ds = env
+    job_id = _job(store, owner, ds)
+    _age_created(store, job_id, 600)
+    got: list[uuid.UUID] = []
+    reaper = Reaper(store, 0.1, 60, 3, lambda j: got.append(j.id), resubmit_queued_after_s=120)
+    reaper.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not got:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)  # more passes: sent once per 120 s
+    finally:
+        reaper.stop()
+    assert got == [job_id]
+    assert reaper.passes >= 3
+
+
+def test_the_embedded_executor_runs_a_job_sent_twice_once(env: Any) -> None:  # noqa: F811
+    from promethium.worker.executor import EmbeddedExecutor
+
+    store, storage, owner, ds = env
+    blocker = _job(store, owner, ds, **{"reconstruct.n_iter": 30})
+    job_id = _job(store, owner, ds)
+    ex = EmbeddedExecutor(store, storage, workers=1)
+    runs: list[uuid.UUID] = []
+    run = ex._run
+
+    def counted(jid: uuid.UUID, token: Any) -> str:
+        runs.append(jid)
+        return run(jid, token)
+
+    ex._run = counted  # type: ignore[method-assign]
+    ex.start_pool()
+    try:
+        ex.submit(blocker)
+        ex.submit(job_id)
+        ex.submit(job_id)  # the reaper re-sending it while it waits in the pool
+        deadline = time.monotonic() + 60
+        while store.status(job_id) != "succeeded":
+            assert time.monotonic() < deadline, store.status(job_id)
+            time.sleep(0.05)
+    finally:
+        ex._pool.shutdown(wait=True)  # type: ignore[union-attr]
+    assert runs == [blocker, job_id]
+    assert store.load(job_id).attempts == 1  # type: ignore[union-attr]
 
 
 # ------------------------------------------------------------------------------------- WebSocket
@@ -179,11 +308,17 @@ def _upload(client: Any, token: str, tmp_path: Path, held: list[uuid.UUID] | Non
     return str(ds["id"])
 
 
+def _ws_auth(ws: Any, token: str) -> None:
+    ws.send_json({"type": "auth", "token": token})
+    assert ws.receive_json()["type"] == "ready"
+
+
 def test_websocket_needs_a_valid_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from starlette.websockets import WebSocketDisconnect
 
     with _client(tmp_path, monkeypatch, None) as client:
-        with client.websocket_connect("/api/v1/ws?token=nope") as ws:
+        with client.websocket_connect("/api/v1/ws") as ws:
+            ws.send_json({"type": "auth", "token": "nope"})
             assert ws.receive_json() == {"type": "error", "message": "not authenticated"}
             with pytest.raises(WebSocketDisconnect) as exc:
                 ws.receive_json()
@@ -192,6 +327,104 @@ def test_websocket_needs_a_valid_token(tmp_path: Path, monkeypatch: pytest.Monke
         with client.websocket_connect("/api/v1/ws") as ws:  # the token in the first message
             ws.send_json({"type": "auth", "token": token})
             assert ws.receive_json()["type"] == "ready"
+
+
+def test_websocket_refuses_a_token_in_the_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with _client(tmp_path, monkeypatch, None) as client:
+        token = _login(client)
+        with client.websocket_connect(f"/api/v1/ws?token={token}") as ws:
+            msg = ws.receive_json()
+            assert msg["type"] == "error"
+            assert "not in the URL" in msg["message"]
+            with pytest.raises(WebSocketDisconnect) as exc:
+                ws.receive_json()
+            assert exc.value.code == 4401
+
+
+@pytest.mark.parametrize("end", ["logout", "deactivate"])
+def test_websocket_closes_when_the_session_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, end: str
+) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    monkeypatch.setattr("promethium.api.routers.ws.SESSION_CHECK_S", 0.2)
+    with _client(tmp_path, monkeypatch, None) as client:
+        admin = {"Authorization": f"Bearer {_login(client)}"}
+        r = client.post(
+            "/api/v1/users",
+            json={"username": "bob", "password": "correct horse battery staple", "role": "user"},
+            headers=admin,
+        )
+        assert r.status_code == 201, r.text
+        bob_id = r.json()["id"]
+        token = _login(client, "bob")
+        with client.websocket_connect("/api/v1/ws") as ws:
+            _ws_auth(ws, token)
+            time.sleep(0.6)  # a few checks pass while the session is open
+            ws.send_json({"type": "subscribe", "job_ids": []})
+            assert ws.receive_json() == {"type": "subscribed", "jobs": [], "denied": []}
+            if end == "logout":
+                r = client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
+            else:
+                r = client.patch(f"/api/v1/users/{bob_id}", json={"is_active": False}, headers=admin)
+            assert r.status_code in (200, 204), r.text
+            assert ws.receive_json() == {"type": "error", "message": "the session has ended"}
+            with pytest.raises(WebSocketDisconnect) as exc:
+                ws.receive_json()
+            assert exc.value.code == 4401
+
+
+def test_tokens_in_urls_are_redacted_from_uvicorn_logs() -> None:
+    import logging
+
+    from promethium.api.logs import RedactTokens, redact
+
+    assert redact("GET /api/v1/ws?token=abc.def-ghi&x=1") == "GET /api/v1/ws?token=[redacted]&x=1"
+    assert redact("/x?access_token=s3cret") == "/x?access_token=[redacted]"
+    assert redact("/x?tokens=1&page=2") == "/x?tokens=1&page=2"
+    access = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/api/v1/ws?token=eyJ.secret.sig", "1.1", 101),
+        None,
+    )
+    assert RedactTokens().filter(access)
+    assert access.getMessage() == '127.0.0.1:5 - "GET /api/v1/ws?token=[redacted] HTTP/1.1" 101'
+    ws_line = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5", "/api/v1/ws?token=eyJ.secret.sig"),
+        None,
+    )
+    RedactTokens().filter(ws_line)
+    assert "secret" not in ws_line.getMessage()
+
+
+def test_the_app_installs_the_redaction_on_uvicorn_loggers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from promethium.api.logs import RedactTokens
+
+    with _client(tmp_path, monkeypatch, None):
+        for name in ("uvicorn.access", "uvicorn.error"):
+            filters = [f for f in logging.getLogger(name).filters if isinstance(f, RedactTokens)]
+            assert len(filters) == 1, name
+        with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+            logging.getLogger("uvicorn.access").info(
+                '%s - "%s %s HTTP/%s" %d', "c", "GET", "/api/v1/ws?token=eyJ.secret.sig", "1.1", 101
+            )
+        assert "secret" not in caplog.text
+        assert "token=[redacted]" in caplog.text
 
 
 def test_websocket_streams_a_job_of_the_embedded_executor(
@@ -210,8 +443,8 @@ def test_websocket_streams_a_job_of_the_embedded_executor(
         r = client.post("/api/v1/jobs", json={"kind": "reconstruct", "dataset_id": ds}, headers=auth)
         assert r.status_code == 201, r.text
         job_id = r.json()["id"]
-        with client.websocket_connect(f"/api/v1/ws?token={token}") as ws:
-            assert ws.receive_json()["type"] == "ready"
+        with client.websocket_connect("/api/v1/ws") as ws:
+            _ws_auth(ws, token)
             ws.send_json({"type": "subscribe", "job_ids": [job_id, str(uuid.uuid4()), "junk"]})
             sub = ws.receive_json()
             assert sub["type"] == "subscribed"
@@ -246,8 +479,8 @@ def test_websocket_denies_other_users_jobs(tmp_path: Path, monkeypatch: pytest.M
         job_id = client.post("/api/v1/jobs", json={"kind": "denoise", "dataset_id": ds}, headers=auth).json()[
             "id"
         ]
-        with client.websocket_connect(f"/api/v1/ws?token={_login(client, 'bob')}") as ws:
-            ws.receive_json()
+        with client.websocket_connect("/api/v1/ws") as ws:
+            _ws_auth(ws, _login(client, "bob"))
             ws.send_json({"type": "subscribe", "job_ids": [job_id]})
             assert ws.receive_json() == {"type": "subscribed", "jobs": [], "denied": [job_id]}
 
@@ -276,8 +509,8 @@ def test_websocket_relays_events_a_worker_publishes_on_redis(
         bus = client.app.state.jobs_runtime.bus
         assert isinstance(bus, RedisBus)
         assert bus.ready.wait(10)
-        with client.websocket_connect(f"/api/v1/ws?token={token}") as ws:
-            ws.receive_json()
+        with client.websocket_connect("/api/v1/ws") as ws:
+            _ws_auth(ws, token)
             ws.send_json({"type": "subscribe", "job_ids": [job_id]})
             assert ws.receive_json()["type"] == "subscribed"
             worker = RedisPublisher("redis://127.0.0.1:6379/15")  # what a worker process does

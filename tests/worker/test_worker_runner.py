@@ -129,3 +129,85 @@ def test_the_embedded_executor_recovers_jobs_of_a_previous_process(env: Any) -> 
         assert store.status(stale) == "failed"
     finally:
         executor.shutdown()
+
+
+def test_is_transient_counts_s3_connection_and_timeout_errors() -> None:
+    import aiohttp
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    from promethium.worker.runner import is_transient
+
+    url = "http://127.0.0.1:9/bucket/key"
+    transient: list[BaseException] = [
+        EndpointConnectionError(endpoint_url=url),
+        ConnectTimeoutError(endpoint_url=url),
+        ReadTimeoutError(endpoint_url=url),
+        ConnectionClosedError(endpoint_url=url),
+        ClientError({"Error": {"Code": "SlowDown", "Message": "slow down"}}, "PutObject"),
+        ClientError({"Error": {"Code": "X"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "GetObject"),
+        aiohttp.ServerDisconnectedError(),
+        ConnectionResetError(),
+        TimeoutError(),
+    ]
+    wrapped = OSError("s3fs translated it")
+    wrapped.__cause__ = EndpointConnectionError(endpoint_url=url)
+    transient.append(wrapped)
+    for exc in transient:
+        assert is_transient(exc), repr(exc)
+    permanent: list[BaseException] = [
+        ClientError({"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "Get"),
+        ClientError({"Error": {"Code": "NoSuchKey"}, "ResponseMetadata": {"HTTPStatusCode": 404}}, "Get"),
+        FileNotFoundError("datasets/x"),
+        ValueError("bad parameter"),
+        OSError("s3fs: access denied"),
+    ]
+    for exc in permanent:
+        assert not is_transient(exc), repr(exc)
+
+
+def test_a_database_error_is_not_shown_in_the_job_error(
+    env: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from promethium.worker.runner import DATABASE_ERROR_MESSAGE, run_job
+
+    store, storage, owner, ds = env
+    job_id = _job(store, owner, ds)
+
+    def succeed(*args: Any, **kwargs: Any) -> bool:  # the database refuses the write (a real error)
+        with store.sessions() as s, s.begin():
+            s.add(User(username="u", password_hash="secret-hash-value", role="user"))
+        return True
+
+    monkeypatch.setattr(store, "succeed", succeed)
+    with caplog.at_level(logging.INFO, logger="promethium.worker"):
+        assert run_job(job_id, store, storage) == "failed"
+    with store.sessions() as s:
+        error = s.get(Job, job_id).error  # type: ignore[union-attr]
+    assert error == DATABASE_ERROR_MESSAGE
+    assert "INSERT" in caplog.text  # the detail is logged for the operator
+
+
+def test_public_message_keeps_promethium_errors_and_hides_database_ones() -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    from promethium.core.errors import ParameterError
+    from promethium.worker.runner import DATABASE_ERROR_MESSAGE, public_message
+
+    assert public_message(ParameterError("n_iter", "must be positive")) == "n_iter: must be positive"
+    assert (
+        public_message(LookupError("the dataset is gone or not ready")) == "the dataset is gone or not ready"
+    )
+    sql = "INSERT INTO users (username, password_hash) VALUES (?, ?)"
+    assert public_message(IntegrityError(sql, ("u", "h"), Exception("UNIQUE"))) == DATABASE_ERROR_MESSAGE
+    assert public_message(ProgrammingError(sql, None, Exception("x"))) == DATABASE_ERROR_MESSAGE
+    assert public_message(sqlite3.OperationalError("no such table: jobs")) == DATABASE_ERROR_MESSAGE

@@ -119,7 +119,9 @@ def build_context(settings: ApiSettings) -> ApiContext:
         storage=ObjectStorage(settings.resolved_storage_url()),
         hasher=PasswordHasher(settings),
         tokens=TokenService(settings, keys),
-        limiter=LoginLimiter(settings.login_max_failures, settings.login_window_s),
+        limiter=LoginLimiter(
+            settings.login_max_failures, settings.login_window_s, settings.login_max_tracked
+        ),
         metrics=Metrics(),
         principals=PrincipalCache(settings.auth_cache_ttl_s),
     )
@@ -211,6 +213,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     app.state.ctx = ctx
     install_error_handlers(app)
+    from promethium.api.logs import install_log_redaction
+
+    install_log_redaction()
 
     from promethium.api.routers import (
         account,

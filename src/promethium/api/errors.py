@@ -94,7 +94,9 @@ _STATUS_CODES = {
     401: "AUTHENTICATION_ERROR",
     403: "AUTHORIZATION_ERROR",
     404: "NOT_FOUND",
-    405: "NOT_FOUND",
+    # the resource exists, the method does not: a request error (the status and the Allow header
+    # keep the distinction; the stable code list has no METHOD_NOT_ALLOWED)
+    405: "VALIDATION_ERROR",
     409: "CONFLICT",
     413: "PAYLOAD_TOO_LARGE",
     422: "VALIDATION_ERROR",

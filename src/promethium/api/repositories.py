@@ -25,6 +25,18 @@ class UserRepository:
     async def by_username(self, username: str) -> User | None:
         return (await self.s.execute(select(User).where(User.username == username))).scalar_one_or_none()
 
+    async def lock_active_admins(self) -> int:
+        """Lock the rows of the active admins (``FOR UPDATE``, in id order) until the transaction
+        ends and count them: two transactions removing admins at once run one after the other, and
+        the second counts what the first left (PostgreSQL; SQLite serialises writers itself)."""
+        q = (
+            select(User.id)
+            .where(User.role == "admin", User.is_active.is_(True))
+            .order_by(User.id)
+            .with_for_update()
+        )
+        return len((await self.s.execute(q)).all())
+
     async def count_admins(self) -> int:
         q = select(func.count()).select_from(User).where(User.role == "admin", User.is_active.is_(True))
         return int((await self.s.execute(q)).scalar_one())
@@ -60,6 +72,17 @@ class TokenRepository:
             .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=when, revoked_reason=reason)
         )
+
+    async def spend(self, token_id: uuid.UUID, when: datetime, reason: str = "rotated") -> bool:
+        """Revoke one token if nobody has yet (one conditional UPDATE): True for exactly one of
+        several concurrent callers."""
+        res = await self.s.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == token_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=when, revoked_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(res.rowcount)  # type: ignore[attr-defined]
 
     async def revoke_user(self, user_id: uuid.UUID, when: datetime, reason: str) -> None:
         await self.s.execute(

@@ -224,12 +224,14 @@ class JobSnapshot:
 
 @dataclass(frozen=True)
 class StaleJob:
-    """A running job whose worker stopped beating, and what the reaper did with it."""
+    """A running job whose worker stopped beating (or a queued job whose message was lost), and what
+    the reaper did with it."""
 
     id: uuid.UUID
     attempts: int
     heartbeat_at: datetime | None
-    action: str  # "requeued" | "failed" | "skipped" (it moved on meanwhile)
+    #: "requeued" | "failed" (a running job) | "resubmitted" (a queued one) | "skipped" (it moved on)
+    action: str
     queue: str = "default"
     kind: str = "custom"
 
@@ -407,7 +409,9 @@ class JobStore:
             queue = str(job.params.get("queue") or "default")
             if job.attempts < max_attempts:
                 msg = f"requeued by the reaper: no heartbeat for {stale_after_s:g} s (attempt {job.attempts})"
-                stmt = transition_update(job.id, "queued", from_=REQUEUE_FROM, progress=0.0).where(*fence)
+                stmt = transition_update(
+                    job.id, "queued", from_=REQUEUE_FROM, progress=0.0, heartbeat_at=utcnow()
+                ).where(*fence)
                 action, status = "requeued", "queued"
             else:
                 msg = (
@@ -426,6 +430,47 @@ class JobStore:
             out.append(
                 StaleJob(
                     job.id, job.attempts, job.heartbeat_at, action if changed else "skipped", queue, job.kind
+                )
+            )
+        return out
+
+    def resubmit_queued(self, older_than_s: float) -> list[StaleJob]:
+        """Queued jobs not sent to a worker for ``older_than_s`` (their message lost: a broker restarted
+        without persistence, an API process died between its commit and the send). For a queued job
+        ``heartbeat_at`` is when it was last (re-)sent: each one found is stamped now by a conditional
+        UPDATE (status, attempts and that stamp as read), so of several reapers exactly one re-sends it,
+        and the caller sends it again (a duplicate delivery is harmless: ``queued -> running`` happens
+        once)."""
+        from datetime import timedelta
+
+        sent = func.coalesce(Job.heartbeat_at, Job.created_at)
+        cutoff = utcnow() - timedelta(seconds=older_than_s)
+        with self._session() as s:
+            rows = s.execute(
+                select(Job.id, Job.attempts, sent, Job.params, Job.kind).where(
+                    Job.status == "queued", sent < cutoff
+                )
+            ).all()
+        out: list[StaleJob] = []
+        for job_id, attempts, stamp, params, kind in rows:
+            msg = f"sent to a worker again by the reaper: queued and not started for {older_than_s:g} s"
+            stmt = (
+                update(Job)
+                .where(Job.id == job_id, Job.status == "queued", Job.attempts == attempts, sent == stamp)
+                .values(heartbeat_at=utcnow())
+            )
+            with self._session() as s, s.begin():
+                changed = bool(s.execute(stmt).rowcount)  # type: ignore[attr-defined]
+                if changed:
+                    s.execute(event_insert(job_id, "log", msg, {"resubmitted": True}))
+            out.append(
+                StaleJob(
+                    job_id,
+                    int(attempts or 0),
+                    _aware(stamp),
+                    "resubmitted" if changed else "skipped",
+                    str((params or {}).get("queue") or "default"),
+                    str(kind),
                 )
             )
         return out

@@ -63,11 +63,20 @@ class ApiSettings(BaseSettings):
     argon2_parallelism: int = Field(default=4, ge=1)
     login_max_failures: int = Field(default=5, ge=1, description="Failed logins per window before 429.")
     login_window_s: int = Field(default=300, ge=1)
+    login_max_tracked: int = Field(
+        default=100_000, ge=100, description="User names/addresses the login limiter remembers at most."
+    )
     password_min_length: int = Field(default=12, ge=8)
     admin_username: str | None = Field(default=None, description="First admin, created at start-up.")
     admin_password: SecretStr | None = None
     # HTTP
     cors_origins: list[str] = Field(default_factory=list)
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies trusted for X-Forwarded-For/-Proto (comma-separated addresses or networks, "
+        "'*' for any): the client address they report keys the login limiter. Set it to the reverse "
+        "proxy's address (nginx, the ingress) when the API runs behind one.",
+    )
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
     upload_chunk_max_bytes: int = Field(default=64 * 1024**2, ge=1024)
     max_window_values: int = Field(default=8_000_000, ge=1000, description="Largest trace window served.")

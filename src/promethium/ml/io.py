@@ -119,14 +119,28 @@ def read_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
     return meta
 
 
+def count_parameters(cls: Any, args: dict[str, Any]) -> int:
+    """Parameters of ``cls(**args)``, counted on PyTorch's ``meta`` device (no memory allocated)."""
+    import torch
+
+    with torch.device("meta"):
+        model = cls(**args)
+    return int(sum(p.numel() for p in model.parameters()))
+
+
 def load_model(
     path: str | os.PathLike[str],
     *,
     architecture: str | None = None,
     device: str = "cpu",
+    max_parameters: int | None = None,
 ) -> ReconstructionModel:
     """Rebuild the model saved at ``path`` (in eval mode, on ``device``), checking format, version,
-    checksum and architecture (also against ``architecture`` when given)."""
+    checksum and architecture (also against ``architecture`` when given).
+
+    Before the model is built, its size is counted without memory (:func:`count_parameters`): the
+    sidecar's ``args`` are refused when they ask for more parameters than ``max_parameters`` or than
+    the weights hold, so a small upload cannot make the process build an arbitrarily large model."""
     import pickle
 
     import torch
@@ -150,17 +164,34 @@ def load_model(
             f"{weights}: weights do not match the checksum in the sidecar (corrupted file?)"
         )
     try:
-        model = cls(**meta["args"])
-    except (TypeError, ValueError) as exc:
+        n_params = count_parameters(cls, meta["args"])
+    except (TypeError, ValueError, RuntimeError, NotImplementedError) as exc:
         raise ArchitectureMismatchError(
             f"{weights}: cannot build {arch!r} from {meta['args']}: {exc}"
         ) from None
-    try:
+    if max_parameters is not None and n_params > max_parameters:
+        raise ModelFormatError(
+            f"{weights}: the sidecar's args {meta['args']} make a {arch!r} model of {n_params:,} "
+            f"parameters, more than {max_parameters:,} allowed"
+        )
+    try:  # the weights first (their memory is bounded by the file): then the model is sized by them
         state = torch.load(weights, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError) as exc:
         raise ModelFormatError(f"{weights}: cannot read the weights (corrupted file?): {exc}") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ModelFormatError(f"{weights}: not a state dict of tensors")
+    held = int(sum(v.numel() for v in state.values()))
+    if n_params > held:
+        raise ArchitectureMismatchError(
+            f"{weights}: the weights do not fit a {arch!r} model with {meta['args']}: it has "
+            f"{n_params:,} parameters, more than the {held:,} the weights hold (not built)"
+        )
+    try:
+        model = cls(**meta["args"])
+    except (TypeError, ValueError) as exc:
+        raise ArchitectureMismatchError(
+            f"{weights}: cannot build {arch!r} from {meta['args']}: {exc}"
+        ) from None
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

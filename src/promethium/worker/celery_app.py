@@ -22,6 +22,7 @@ The worker reaches the database and the storage with the API's settings (``PROME
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -46,6 +47,8 @@ __all__ = [
     "run_job_task",
     "task_for",
 ]
+
+log = logging.getLogger("promethium.worker")
 
 TASK_NAME = "promethium.tasks.run_job"
 QUEUES = ("default", "gpu", "io")
@@ -145,13 +148,15 @@ def _shell(task: Any, job_id: str) -> str:
             takeover_after_s=s.reaper_stale_after_s,
         )
     except Exception as exc:
-        from promethium.worker.runner import is_transient
+        from promethium.worker.runner import is_transient, public_message
 
         if not isinstance(exc, TransientJobError) and not is_transient(exc):
             raise
         retries = int(task.request.retries or 0)
         if retries >= s.job_max_retries:
-            message = f"gave up after {retries} retries: {exc}"
+            cause = exc.__cause__ if isinstance(exc, TransientJobError) and exc.__cause__ else exc
+            log.error("job %s: gave up after %d retries", job_id, retries, exc_info=exc)
+            message = f"gave up after {retries} retries: {public_message(cause)}"
             store.transition(job_id_uuid(job_id), "failed", message, error=message)
             return "failed"
         raise task.retry(

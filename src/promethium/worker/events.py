@@ -18,7 +18,16 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["CHANNEL", "EventBus", "LocalBus", "RedisBus", "Subscription", "make_bus", "make_publisher"]
+__all__ = [
+    "CHANNEL",
+    "EventBus",
+    "LocalBus",
+    "RedisBus",
+    "Subscription",
+    "make_bus",
+    "make_publisher",
+    "ping_broker",
+]
 
 log = logging.getLogger("promethium.worker")
 
@@ -158,6 +167,25 @@ class RedisBus(LocalBus):
 
 def _is_redis(url: str | None) -> bool:
     return bool(url) and str(url).startswith(("redis://", "rediss://", "unix://"))
+
+
+def ping_broker(url: str, timeout_s: float = 2.0) -> None:
+    """Raise when the broker does not answer within ``timeout_s`` (readiness): a Redis ``PING``, or
+    a connection through kombu for any other broker."""
+    if _is_redis(url):
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+        try:
+            if not client.ping():
+                raise ConnectionError("the broker did not answer PING")
+        finally:
+            client.close()
+        return
+    from kombu import Connection  # type: ignore[import-not-found, unused-ignore]
+
+    with Connection(url, connect_timeout=timeout_s) as conn:
+        conn.ensure_connection(max_retries=1, timeout=timeout_s)
 
 
 def make_bus(broker_url: str | None) -> LocalBus:

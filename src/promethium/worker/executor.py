@@ -18,7 +18,14 @@ from promethium.api.storage import ObjectStorage
 from promethium.worker.runner import TransientJobError, run_job
 from promethium.workflows import CancelToken
 
-__all__ = ["CeleryExecutor", "EmbeddedExecutor", "JobExecutor", "WorkerSettings", "make_executor"]
+__all__ = [
+    "CeleryExecutor",
+    "EmbeddedExecutor",
+    "JobExecutor",
+    "WorkerSettings",
+    "make_executor",
+    "task_id",
+]
 
 log = logging.getLogger("promethium.worker")
 
@@ -40,10 +47,22 @@ class WorkerSettings(BaseSettings):
         default=120.0, gt=0, description="A running job without a heartbeat for this long lost its worker."
     )
     reaper_max_attempts: int = Field(default=3, ge=1, description="Runs of a job before the reaper fails it.")
+    reaper_resubmit_queued_after_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="A queued job not started this long after it was sent is sent again (its message "
+        "was lost: a broker restarted without persistence, an API crash before the send).",
+    )
 
     def visibility_timeout_s(self) -> int:
         """Redis redelivers an unacknowledged message after this: longer than the longest job."""
         return self.job_time_limit_s + 600
+
+
+def task_id(job_id: uuid.UUID | str, attempt: int = 0) -> str:
+    """The Celery task id of ``job_id`` sent after ``attempt`` runs started: deterministic, so a cancel
+    can revoke it and a re-send of a lost message reuses it."""
+    return f"{job_id}-{attempt}"
 
 
 class JobExecutor(Protocol):
@@ -94,6 +113,9 @@ class EmbeddedExecutor:
             raise RuntimeError("the executor is not started")
         token = CancelToken()
         with self._lock:
+            pending = self._futures.get(job_id)
+            if pending is not None and not pending.done():
+                return  # in the pool already (the reaper re-sending a queued job): run it once
             self._tokens[job_id] = token
             self._futures[job_id] = self._pool.submit(self._run, job_id, token)
 
@@ -146,22 +168,35 @@ class CeleryExecutor:
     def __init__(self, settings: WorkerSettings) -> None:
         from promethium.worker.celery_app import make_celery
 
+        self.settings = settings
         self.app = make_celery(settings)
 
     def start(self) -> None:
         pass
 
-    def submit(self, job_id: uuid.UUID, queue: str = "default", kind: str | None = None) -> None:
+    def submit(
+        self, job_id: uuid.UUID, queue: str = "default", kind: str | None = None, attempt: int = 0
+    ) -> None:
+        """``attempt``: the job's runs started so far (0 for a new job; the reaper passes the count of
+        the job it re-queues or sends again): the task id is :func:`task_id` of both, so
+        :meth:`cancel` can revoke it without storing it."""
         from promethium.worker.celery_app import ROUTES, TASK_NAME, task_for
 
         name = task_for(kind) if kind else TASK_NAME
         if queue == "default":
             queue = ROUTES.get(name, "default")
-        # the task id is derived from the job (and its submission): revoke finds it
-        self.app.send_task(name, args=[str(job_id)], queue=queue, task_id=f"{job_id}-{uuid.uuid4().hex[:8]}")
+        self.app.send_task(name, args=[str(job_id)], queue=queue, task_id=task_id(job_id, attempt))
 
     def cancel(self, job_id: uuid.UUID) -> None:
-        pass  # the runner sees the status change; a queued message finds the job cancelled and stops
+        """Revoke the job's queued messages (every task id it may have been sent under: attempts 0 to
+        ``reaper_max_attempts``), so no worker picks them up; a running job stops through the database
+        (its watcher sees it leave ``running``). Best effort: a worker that missed the revoke finds the
+        job cancelled and does nothing."""
+        ids = [task_id(job_id, a) for a in range(self.settings.reaper_max_attempts + 1)]
+        try:
+            self.app.control.revoke(ids)
+        except Exception:  # the broker is down: the job row says cancelled, which is enough
+            log.warning("job %s: cannot revoke its queued messages", job_id, exc_info=True)
 
     def shutdown(self) -> None:
         pass

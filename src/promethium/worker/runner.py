@@ -29,7 +29,16 @@ from promethium.api.repositories_jobs import INGESTING, TERMINAL, JobSnapshot, J
 from promethium.api.storage import ObjectStorage, dataset_key, result_key
 from promethium.workflows import CancelToken, ProgressEvent
 
-__all__ = ["OUTPUT", "ProgressWriter", "TransientJobError", "execute_pipeline", "is_transient", "run_job"]
+__all__ = [
+    "DATABASE_ERROR_MESSAGE",
+    "OUTPUT",
+    "ProgressWriter",
+    "TransientJobError",
+    "execute_pipeline",
+    "is_transient",
+    "public_message",
+    "run_job",
+]
 
 log = logging.getLogger("promethium.worker")
 
@@ -69,8 +78,13 @@ class TransientJobError(Exception):
     job: the job went back to ``queued`` and the task may retry it (with backoff)."""
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Errors worth a retry: the database, the storage or the broker did not answer."""
+#: S3 error codes of a store that is busy or failing for a moment (retry), not of a bad request
+TRANSIENT_S3_CODES = frozenset(
+    {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "Throttling", "503", "500"}
+)
+
+
+def _transient_one(exc: BaseException) -> bool:
     from sqlalchemy.exc import DBAPIError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -80,11 +94,68 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, ConnectionError | TimeoutError):  # storage sockets, redis-py errors subclass these
         return True
+    try:  # S3 through boto3 / s3fs (aiobotocore raises botocore's classes)
+        from botocore import exceptions as boto
+
+        # EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError (ConnectionError) and
+        # ReadTimeoutError, ConnectionClosedError, ResponseStreamingError (HTTPClientError)
+        if isinstance(exc, boto.ConnectionError | boto.HTTPClientError):
+            return True
+        if isinstance(exc, boto.ClientError):
+            err = exc.response.get("Error", {}) or {}
+            status = int((exc.response.get("ResponseMetadata", {}) or {}).get("HTTPStatusCode") or 0)
+            return str(err.get("Code")) in TRANSIENT_S3_CODES or status >= 500
+    except ImportError:  # pragma: no cover - no S3 support installed
+        pass
+    try:  # aiohttp (under s3fs), should one escape aiobotocore untranslated
+        import aiohttp
+
+        if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError):
+            return True
+    except ImportError:  # pragma: no cover
+        pass
     try:
         from kombu.exceptions import OperationalError as BrokerError  # type: ignore[import-not-found, unused-ignore]
     except ImportError:  # pragma: no cover - celery extra not installed
         return False
     return isinstance(exc, BrokerError)
+
+
+#: what a job's ``error`` says when the database layer failed (its text may hold SQL and parameters)
+DATABASE_ERROR_MESSAGE = "an internal database error stopped the job (details in the worker log)"
+
+
+def _from_database(exc: BaseException) -> bool:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError):
+        return True
+    module = type(exc).__module__.split(".", 1)[0]
+    return module in ("sqlite3", "psycopg", "psycopg2", "asyncpg", "aiosqlite")
+
+
+def public_message(exc: BaseException) -> str:
+    """The text of ``exc`` fit for the job record (users read it): Promethium's own errors and the
+    workflow's say what went wrong; an error of the database layer (SQL, parameters, server names)
+    becomes :data:`DATABASE_ERROR_MESSAGE`, its detail only logged by the caller."""
+    from promethium.core.errors import PromethiumError
+
+    if not isinstance(exc, PromethiumError) and _from_database(exc):
+        return DATABASE_ERROR_MESSAGE
+    return str(exc) or type(exc).__name__
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth a retry: the database, the storage (local or S3) or the broker did not answer.
+    Follows the chain of causes (s3fs wraps botocore's errors in ``OSError``), a few levels deep."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if _transient_one(seen):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 class _Watcher(threading.Thread):
@@ -471,7 +542,7 @@ def _run(
         store.transition(job.id, "cancelled", str(exc), attempt=attempt)
         return "cancelled"
     except Exception as exc:
-        message = str(exc) or type(exc).__name__
+        message = public_message(exc)
         if is_transient(exc):
             log.warning("job %s: transient error, back to the queue: %s", job.id, message)
             try:
@@ -487,7 +558,7 @@ def _run(
             except Exception:  # the database itself may be what failed: the reaper catches up
                 log.warning("job %s: cannot re-queue", job.id, exc_info=True)
             raise TransientJobError(message) from exc
-        log.info("job %s failed: %s", job.id, exc, exc_info=not hasattr(exc, "step"))
+        log.info("job %s failed: %s", job.id, exc, exc_info=not hasattr(exc, "step"))  # the detail
         if not _owns(store, job.id, attempt):
             return store.status(job.id) or "missing"
         _discard(job, storage, prefix)

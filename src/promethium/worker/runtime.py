@@ -12,7 +12,13 @@ from typing import Any
 from promethium.api.repositories_jobs import JobStore, StaleJob
 from promethium.api.storage import ObjectStorage
 from promethium.worker.events import LocalBus, make_bus
-from promethium.worker.executor import EmbeddedExecutor, JobExecutor, WorkerSettings, make_executor
+from promethium.worker.executor import (
+    CeleryExecutor,
+    EmbeddedExecutor,
+    JobExecutor,
+    WorkerSettings,
+    make_executor,
+)
 from promethium.worker.reaper import Reaper
 
 __all__ = ["JobsRuntime", "start_jobs"]
@@ -26,6 +32,8 @@ class JobsRuntime:
     bus: LocalBus
     reaper: Reaper
     store: JobStore
+    #: the Celery broker (None in embedded mode): readiness checks it
+    broker_url: str | None = None
 
     def publish(self, job_id: uuid.UUID, event: dict[str, Any]) -> None:
         with contextlib.suppress(Exception):  # best effort: the job row holds the truth
@@ -55,8 +63,18 @@ def start_jobs(
     store = JobStore.from_url(database_url, publisher=bus.publish)
 
     def submit(job: StaleJob) -> None:
-        executor.submit(job.id, job.queue, job.kind)
+        if isinstance(executor, CeleryExecutor):
+            executor.submit(job.id, job.queue, job.kind, attempt=job.attempts)
+        else:
+            executor.submit(job.id, job.queue, job.kind)
 
-    reaper = Reaper(store, s.reaper_interval_s, s.reaper_stale_after_s, s.reaper_max_attempts, submit)
+    reaper = Reaper(
+        store,
+        s.reaper_interval_s,
+        s.reaper_stale_after_s,
+        s.reaper_max_attempts,
+        submit,
+        s.reaper_resubmit_queued_after_s,
+    )
     reaper.start()
-    return JobsRuntime(executor, bus, reaper, store)
+    return JobsRuntime(executor, bus, reaper, store, s.broker_url)

@@ -1,9 +1,10 @@
-"""Liveness, readiness (database and storage checked) and Prometheus metrics."""
+"""Liveness, readiness (database, storage and, when one is configured, the broker checked) and
+Prometheus metrics."""
 
 from __future__ import annotations
 
 import anyio
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -11,14 +12,17 @@ from promethium.api.deps import Admin, Ctx
 
 router = APIRouter(tags=["health"])
 
+#: seconds the broker has to answer a readiness check
+BROKER_TIMEOUT_S = 2.0
+
 
 @router.get("/health/live", name="live", summary="The process is up")
 async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/ready", name="ready", summary="The database and the storage answer")
-async def ready(ctx: Ctx) -> JSONResponse:
+@router.get("/health/ready", name="ready", summary="The database, the storage and the broker answer")
+async def ready(ctx: Ctx, request: Request) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
         with anyio.fail_after(5):
@@ -32,6 +36,19 @@ async def ready(ctx: Ctx) -> JSONResponse:
         checks["storage"] = "ok"
     except Exception as exc:
         checks["storage"] = f"error: {type(exc).__name__}"
+    runtime = getattr(request.app.state, "jobs_runtime", None)
+    broker_url = getattr(runtime, "broker_url", None)
+    if broker_url:
+        from promethium.worker.events import ping_broker
+
+        try:
+            with anyio.fail_after(BROKER_TIMEOUT_S + 1):
+                await anyio.to_thread.run_sync(
+                    ping_broker, broker_url, BROKER_TIMEOUT_S, abandon_on_cancel=True
+                )
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"error: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503

@@ -150,11 +150,12 @@ async def download_result(
     except BaseException:
         shutil.rmtree(out.parent, ignore_errors=True)
         raise
+    size = out.stat().st_size
     return StreamingResponse(
-        stream_and_remove(out),
+        stream_and_remove(out),  # the file is gone from the folder already: nothing can leak
         media_type="application/zip" if format == "zarr" else "application/octet-stream",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
-            "Content-Length": str(out.stat().st_size),
+            "Content-Length": str(size),
         },
     )

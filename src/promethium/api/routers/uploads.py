@@ -10,6 +10,7 @@ import anyio
 from fastapi import APIRouter, Header, Request, status
 
 from promethium.api.deps import Ctx, Session, Writer
+from promethium.api.errors import ConflictError
 from promethium.api.routers.jobs import Executor
 from promethium.api.schemas import DatasetOut, UploadInitIn, UploadOut
 from promethium.api.services.datasets import DatasetService, safe_filename
@@ -107,14 +108,17 @@ async def finalize_upload(
 ) -> DatasetOut:
     store = _store(ctx)
     state = store.get(upload_id, principal.owner_filter())
+    store.claim(upload_id)  # concurrent finalizes: one goes on, the others 409
     try:
         path = await anyio.to_thread.run_sync(store.assemble, state)
         ds = await DatasetService(ctx, session).create_from_file(
             principal, state.name, state.filename, path, state.size, state.sha256, executor
         )
-    except Exception as exc:
+    except BaseException as exc:
         if getattr(exc, "code", None) == "VALIDATION_ERROR":  # a bad file: nothing may stay behind
             store.abort(upload_id)
+        else:  # missing chunks, a storage hiccup: the client may send more and finalize again
+            store.release(upload_id)
         raise
     store.abort(upload_id)
     return DatasetOut.model_validate(ds)
@@ -124,4 +128,6 @@ async def finalize_upload(
 async def abort_upload(upload_id: uuid.UUID, principal: Writer, ctx: Ctx) -> None:
     store = _store(ctx)
     store.get(upload_id, principal.owner_filter())
+    if store.finalizing(upload_id):
+        raise ConflictError("the upload is being finalized: it cannot be aborted now")
     store.abort(upload_id)

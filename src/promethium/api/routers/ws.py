@@ -1,8 +1,12 @@
 """``/api/v1/ws``: live job events on a WebSocket.
 
-Authenticate with the access token, either as the ``token`` query parameter or in the first message
-``{"type": "auth", "token": "..."}`` (checked like a bearer token: signature, expiry, open session,
-active user). Then ``{"type": "subscribe", "job_ids": [...]}`` (your own jobs; admins any) answers
+Authenticate with the access token in the first message ``{"type": "auth", "token": "..."}`` (checked
+like a bearer token: signature, expiry, open session, active user); a ``token`` in the URL is refused
+(URLs end up in access logs; the logs redact it anyway, see :mod:`promethium.api.logs`). While the
+socket is open the session is re-checked every :data:`SESSION_CHECK_S` seconds: after a logout, or when
+the user is deactivated or deleted, the socket closes with 4401.
+
+Then ``{"type": "subscribe", "job_ids": [...]}`` (your own jobs; admins any) answers
 ``{"type": "subscribed", "jobs": [{"job_id", "status", "progress"}]}`` with each job's current state,
 and unknown or foreign ids in ``"denied"``; ``{"type": "unsubscribe", "job_ids": [...]}`` stops them.
 Events follow as ``{"type": "status", "job_id", "status", "message"}`` and ``{"type": "progress",
@@ -28,6 +32,8 @@ from promethium.api.services.auth import AuthService
 router = APIRouter(tags=["events"])
 
 AUTH_TIMEOUT_S = 10.0
+#: how often an open socket re-checks its session and user
+SESSION_CHECK_S = 15.0
 MAX_SUBSCRIPTIONS = 1000
 
 
@@ -38,6 +44,20 @@ async def _authenticate(ctx: ApiContext, token: str) -> Principal | None:
         except ApiError:
             return None
         return Principal(user, sid)
+
+
+async def _session_open(ctx: ApiContext, principal: Principal) -> bool:
+    try:
+        async with ctx.db.sessionmaker() as session:
+            return await AuthService(ctx, session).session_open(principal.user.id, principal.session_id)
+    except Exception:  # the database is down: keep the socket, check again later
+        return True
+
+
+async def _refuse(websocket: WebSocket, message: str) -> None:
+    with contextlib.suppress(Exception):
+        await websocket.send_json({"type": "error", "message": message})
+        await websocket.close(code=4401)
 
 
 async def _subscribe(
@@ -66,18 +86,18 @@ async def events(websocket: WebSocket) -> None:
     ctx: ApiContext = websocket.app.state.ctx
     runtime = getattr(websocket.app.state, "jobs_runtime", None)
     await websocket.accept()
-    token = websocket.query_params.get("token")
+    if "token" in websocket.query_params:
+        await _refuse(websocket, 'send the token in a first {"type": "auth"} message, not in the URL')
+        return
+    token = None
     try:
-        if not token:
-            first = await asyncio.wait_for(websocket.receive_json(), AUTH_TIMEOUT_S)
-            token = first.get("token") if isinstance(first, dict) and first.get("type") == "auth" else None
-        principal = await _authenticate(ctx, token) if token else None
+        first = await asyncio.wait_for(websocket.receive_json(), AUTH_TIMEOUT_S)
+        token = first.get("token") if isinstance(first, dict) and first.get("type") == "auth" else None
+        principal = await _authenticate(ctx, token) if isinstance(token, str) and token else None
     except (TimeoutError, ValueError, WebSocketDisconnect):
         principal = None
     if principal is None:
-        with contextlib.suppress(Exception):
-            await websocket.send_json({"type": "error", "message": "not authenticated"})
-            await websocket.close(code=4401)
+        await _refuse(websocket, "not authenticated")
         return
     if runtime is None:
         await websocket.send_json({"type": "error", "message": "job events are not available"})
@@ -91,7 +111,15 @@ async def events(websocket: WebSocket) -> None:
             event = await sub.queue.get()
             await websocket.send_json(event)
 
+    async def watch_session() -> None:
+        while True:
+            await asyncio.sleep(SESSION_CHECK_S)
+            if not await _session_open(ctx, principal):
+                await _refuse(websocket, "the session has ended")
+                return
+
     sender = asyncio.create_task(pump())
+    watcher = asyncio.create_task(watch_session())
     try:
         while True:
             msg = await websocket.receive_json()
@@ -117,4 +145,5 @@ async def events(websocket: WebSocket) -> None:
             await websocket.close(code=1003)
     finally:
         sender.cancel()
+        watcher.cancel()
         runtime.bus.unsubscribe(sub)

@@ -80,7 +80,9 @@ class AuthService:
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate: the presented token is spent and a new one issued in the same session. A token
-        presented twice means it leaked: the whole session is revoked."""
+        presented twice means it leaked: the whole session is revoked. Spending is one conditional
+        UPDATE: of concurrent refreshes of one token exactly one gets new tokens, the others are
+        replays (401, and the session is revoked, whatever the interleaving)."""
         now = datetime.now(UTC)
         row = await self.tokens.by_hash(hash_refresh_token(refresh_token))
         if row is None:
@@ -96,9 +98,14 @@ class AuthService:
         user = await self.users.get(row.user_id)
         if user is None or not user.is_active:
             raise AuthenticationError("invalid refresh token")
-        row.revoked_at = now
-        row.revoked_reason = "rotated"
-        pair = await self._issue(user, row.family_id, now)
+        family_id = row.family_id
+        if not await self.tokens.spend(row.id, now):
+            # a concurrent refresh spent it first: presented twice, like a replay (the session ends)
+            await self.tokens.revoke_family(family_id, now, "reuse-detected")
+            await self.s.commit()
+            self.ctx.principals.drop_session(family_id)
+            raise AuthenticationError("the refresh token has been revoked")
+        pair = await self._issue(user, family_id, now)
         await self.s.commit()
         return pair
 
@@ -113,6 +120,14 @@ class AuthService:
                 self.ctx.principals.drop_session(row.family_id)
         await self.s.commit()
         self.ctx.principals.drop_session(session_id)
+
+    async def session_open(self, user_id: uuid.UUID, session_id: uuid.UUID) -> bool:
+        """Whether the user is still active and the session not ended (logout, reuse, expiry): what a
+        long-lived connection (the WebSocket) re-checks while it stays open."""
+        user = await self.users.get(user_id)
+        if user is None or not user.is_active:
+            return False
+        return await self.tokens.family_active(session_id, datetime.now(UTC))
 
     async def authenticate(self, access_token: str) -> tuple[User, uuid.UUID]:
         """The active user of a valid access token whose session is still open, and the session id."""

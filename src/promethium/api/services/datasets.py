@@ -293,6 +293,13 @@ class DatasetService:
             raise ValidationError(
                 f"the file is not valid seismic data: {exc}", details={"filename": fname}
             ) from exc
+        except Exception as exc:  # a reader tripping on a malformed file (struct.error, IndexError...)
+            self.ctx.metrics.uploads.labels("rejected").inc()
+            log.info("upload %r: the reader failed on it", fname, exc_info=True)
+            raise ValidationError(
+                f"the file is not valid seismic data: the reader failed on it ({type(exc).__name__})",
+                details={"filename": fname},
+            ) from exc
         ds_id = uuid.uuid4()
         raw_key = dataset_key(ds_id, "raw", fname)
         try:

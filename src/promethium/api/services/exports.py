@@ -15,7 +15,7 @@ import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import anyio
 import numpy as np
@@ -79,13 +79,46 @@ def export_to_file(storage: ObjectStorage, key: str, fmt: str, out: Path) -> Non
         )
 
 
+class _Stream:
+    """The bytes of an open temporary file, in blocks; closing it (at the end, or when the response
+    is dropped unread) closes the file."""
+
+    def __init__(self, fh: BinaryIO, folder: Path | None, block: int) -> None:
+        self.fh, self.folder, self.block = fh, folder, block
+
+    def __iter__(self) -> _Stream:
+        return self
+
+    def __next__(self) -> bytes:
+        data = self.fh.read(self.block) if not self.fh.closed else b""
+        if not data:
+            self.close()
+            raise StopIteration
+        return data
+
+    def close(self) -> None:
+        if not self.fh.closed:
+            self.fh.close()
+        if self.folder is not None:  # not removed at open (Windows): now
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+    def __del__(self) -> None:
+        self.close()
+
+
 def stream_and_remove(path: Path, block: int = 1 << 20) -> Iterator[bytes]:
+    """Stream the temporary file ``path`` (alone in its folder) and leave nothing behind, whatever the
+    client does: the file is opened and its folder removed at once (POSIX keeps an open file readable
+    and frees its space when it is closed), so a client that disconnects before the first byte, or
+    mid-way, leaks no file. Where an open file cannot be removed, it goes when the stream closes."""
+    fh = path.open("rb")
     try:
-        with path.open("rb") as fh:
-            while data := fh.read(block):
-                yield data
-    finally:
-        shutil.rmtree(path.parent, ignore_errors=True)
+        shutil.rmtree(path.parent)
+        folder = None
+    except OSError:
+        folder = path.parent
+    return _Stream(fh, folder, block)
 
 
 class ExportService:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import anyio
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from promethium.api.context import ApiContext
@@ -23,8 +24,9 @@ from promethium.api.deps import Principal
 from promethium.api.errors import ConflictError, NotFoundError, ValidationError
 from promethium.api.models import Dataset, Job, JobEvent, Result
 from promethium.api.repositories import DatasetRepository
-from promethium.api.repositories_jobs import INGESTING, JobRepository
+from promethium.api.repositories_jobs import ACTIVE, INGESTING, JobRepository
 from promethium.api.services.exports import EXTENSIONS, ExportFormat
+from promethium.api.storage import dataset_key
 from promethium.worker.executor import JobExecutor
 
 __all__ = [
@@ -259,6 +261,9 @@ class JobService:
             raise NotFoundError("no such dataset")
         if body.kind == "ingest":
             return await self._reingest(principal, ds, body)
+        # read the status again under a share lock held until the job is committed: a re-ingest
+        # (which locks the row for update) either sees this job or makes this job see "ingesting"
+        await self.s.refresh(ds, with_for_update={"read": True})
         if ds.status != "ready" or not ds.processed_key:
             from promethium.api.services.datasets import not_ready
 
@@ -340,6 +345,29 @@ class JobService:
             )
         if not ds.raw_key:
             raise ConflictError("the dataset has no raw file to ingest", details={"status": ds.status})
+        # the ingestion rewrites processed/: not under a job reading it. One conditional UPDATE claims
+        # the dataset (not ingesting, no queued or running job), so two re-ingests cannot both start.
+        ds_id = ds.id
+        # lock the row first: the check below then runs after any job creation holding it committed
+        await self.s.execute(select(Dataset.id).where(Dataset.id == ds_id).with_for_update())
+        busy = exists().where(Job.dataset_id == ds_id, Job.status.in_(ACTIVE))
+        claimed = await self.s.execute(
+            update(Dataset)
+            .where(Dataset.id == ds_id, Dataset.status != INGESTING, ~busy)
+            .values(status=INGESTING)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            await self.s.rollback()
+            active = await self.s.execute(
+                select(Job.id).where(Job.dataset_id == ds_id, Job.status.in_(ACTIVE)).limit(20)
+            )
+            raise ConflictError(
+                "the dataset has queued or running jobs (or is being ingested): wait for them or "
+                "cancel them before ingesting it again",
+                details={"active_job_ids": [str(j) for j in active.scalars().all()]},
+            )
+        self.ctx.handles.invalidate(self.ctx.storage.url(dataset_key(ds_id)))  # stale open readers
         queue = "io" if body.queue == "default" else body.queue
         return await self._queue(principal, ds, "ingest", {"ingest": params, "queue": queue}, queue)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 import anyio
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from promethium.api.context import ApiContext
@@ -37,13 +37,15 @@ TASKS = ("reconstruction", "denoising")
 WEIGHTS = "weights.pt"
 METADATA = "metadata.json"
 _MAX_MODEL_BYTES = 512 * 1024 * 1024
+#: the largest model an upload may describe (counted before anything is built)
+MAX_MODEL_PARAMETERS = 50_000_000
 
 
 def validate_model_files(weights: Path) -> dict[str, Any]:
     """Load ``weights`` (and its sidecar next to it) with the safe loader; returns the sidecar."""
     from promethium.ml.io import load_model, read_sidecar
 
-    model = load_model(weights)
+    model = load_model(weights, max_parameters=MAX_MODEL_PARAMETERS)
     meta = read_sidecar(weights)
     meta["n_parameters"] = int(model.n_parameters)
     return meta
@@ -150,6 +152,20 @@ def shipped_models() -> list[tuple[str, str | None, Path]]:
     return found
 
 
+#: key of the PostgreSQL advisory lock held while the shipped models are registered
+_REGISTRATION_LOCK = 0x50524D4D  # "PRMM"
+
+
+async def _lock_registration(s: AsyncSession) -> None:
+    """Serialise the registration across processes until the transaction ends: a transaction-level
+    advisory lock on PostgreSQL; on SQLite an (empty) write takes the database's write lock."""
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        await s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REGISTRATION_LOCK})
+    else:
+        await s.execute(update(MLModel).where(false()).values(name=MLModel.name))
+
+
 async def register_shipped(ctx: ApiContext) -> int:
     """Register the shipped models not registered yet (idempotent); each becomes the default of its
     task when that task has none. Returns how many were added."""
@@ -160,6 +176,7 @@ async def register_shipped(ctx: ApiContext) -> int:
         return 0
     added = 0
     async with ctx.db.sessionmaker() as s:
+        await _lock_registration(s)  # several API processes start at once: one registers
         rows = (await s.execute(select(MLModel))).scalars().all()
         known = {m.name for m in rows if (m.meta or {}).get("source") == "pretrained"}
         defaults = {(m.meta or {}).get("default_for") for m in rows}

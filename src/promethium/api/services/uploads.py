@@ -26,6 +26,8 @@ from promethium.api.errors import ConflictError, NotFoundError, PayloadTooLargeE
 __all__ = ["ChunkWriter", "UploadState", "UploadStore"]
 
 UPLOAD_TTL = timedelta(hours=24)
+#: the marker of an upload being finalized (see :meth:`UploadStore.claim`)
+FINALIZING = "finalizing"
 
 
 @dataclass
@@ -107,8 +109,14 @@ class ChunkWriter:
         self.offset = index * state.chunk_size
         self.written = 0
         self._hash = hashlib.sha256()
+        self._fd: int | None = None
+        if (folder / FINALIZING).exists():
+            raise ConflictError("the upload is being finalized: no more chunks")
         (folder / f"{index}.ok").unlink(missing_ok=True)
-        self._fd: int | None = os.open(folder / "data", os.O_WRONLY)
+        try:
+            self._fd = os.open(folder / "data", os.O_WRONLY)
+        except FileNotFoundError:
+            raise NotFoundError("no such upload (aborted or expired)") from None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Append ``data`` to the chunk (blocking: call it from a worker thread)."""
@@ -138,7 +146,10 @@ class ChunkWriter:
             os.fdatasync(self._fd)
         finally:
             self.close()
-        (self.folder / f"{self.index}.ok").write_text(digest)
+        try:
+            (self.folder / f"{self.index}.ok").write_text(digest)
+        except FileNotFoundError:  # aborted (or expired and purged) while the chunk was sent
+            raise NotFoundError("no such upload (aborted or expired)") from None
         return digest
 
     def close(self) -> None:
@@ -217,7 +228,10 @@ class UploadStore:
         """Check and mark the chunk (:meth:`ChunkWriter.finish`), then feed the whole-file hash with
         the chunks now contiguous from the start (from the page cache, in this request's thread)."""
         writer.finish()
-        self.advance(state)
+        try:
+            self.advance(state)
+        except FileNotFoundError:
+            raise NotFoundError("no such upload (aborted or expired)") from None
 
     def advance(self, state: UploadState) -> None:
         d = self._dir(uuid.UUID(state.id))
@@ -266,6 +280,24 @@ class UploadStore:
                 "the SHA-256 of the assembled file does not match", details={"sha256": hexdigest}
             )
         return path
+
+    def claim(self, upload_id: uuid.UUID) -> None:
+        """Claim the upload for finalize (a marker created with O_EXCL in its folder, which every API
+        process shares): of concurrent finalizes exactly one goes on, the others get 409."""
+        try:
+            fd = os.open(self._dir(upload_id) / FINALIZING, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            raise ConflictError("the upload is being finalized already") from None
+        except FileNotFoundError:
+            raise NotFoundError("no such upload (aborted or expired)") from None
+        os.close(fd)
+
+    def finalizing(self, upload_id: uuid.UUID) -> bool:
+        return (self._dir(upload_id) / FINALIZING).exists()
+
+    def release(self, upload_id: uuid.UUID) -> None:
+        """Give the claim back (finalize failed in a way the client may retry)."""
+        (self._dir(upload_id) / FINALIZING).unlink(missing_ok=True)
 
     def abort(self, upload_id: uuid.UUID) -> None:
         _drop_whole(str(self._dir(upload_id)))
