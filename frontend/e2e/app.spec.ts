@@ -188,17 +188,18 @@ test('log in, upload a real SEG-Y, view it, reconstruct it', async ({ page }) =>
   await expect(page.getByTestId('storage-used')).toContainText('dataset');
   await shot(page, '12-dashboard');
   await page.getByRole('link', { name: 'Models' }).click();
-  await expect(page.getByText('2 model(s).')).toBeVisible(); // the two shipped networks
-  await expect(page.getByTestId('model-default')).toHaveCount(2);
-  await page.getByText('unet-reconstruct').click(); // open its architecture, training and metrics
-  await expect(page.getByText('Training configuration').first()).toBeVisible();
+  await expect(page.getByText('3 model(s).')).toBeVisible(); // the three shipped networks
+  await expect(page.getByTestId('model-default')).toHaveCount(2); // one default per task; the 3D is not
+  const shipped = page.locator('mat-expansion-panel', { hasText: 'unet-reconstruct' });
+  await shipped.locator('mat-expansion-panel-header').click(); // its architecture, training and metrics
+  await expect(shipped.getByText('Training configuration')).toBeVisible();
   // Upload weights with their sidecar (the shipped denoiser under another name) and make it the default.
   const pretrained = '../src/promethium/ml/pretrained';
   await page.getByTestId('model-weights').setInputFiles(`${pretrained}/unet-denoise.pt`);
   await page.getByTestId('model-sidecar').setInputFiles(`${pretrained}/unet-denoise.json`);
   await page.getByLabel('Name (optional)').fill('e2e-denoiser');
   await page.getByRole('button', { name: 'Upload', exact: true }).click();
-  await expect(page.getByText('3 model(s).')).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByText('4 model(s).')).toBeVisible({ timeout: 30_000 });
   const panel = page.locator('mat-expansion-panel', { hasText: 'e2e-denoiser' });
   await panel.locator('mat-expansion-panel-header').click();
   await panel.getByRole('combobox', { name: 'Task' }).click();
