@@ -28,6 +28,8 @@ typecheck: setup
 
 unit: setup
 	$(BIN)/pytest -q -n 2 --dist loadfile
+	# the API suite again with every test on PostgreSQL (127.0.0.1:5432) instead of SQLite
+	PROMETHIUM_TEST_DATABASE=postgresql $(BIN)/pytest -q -n 2 --dist loadfile tests/api
 
 ## The whole test suite: lint, type check, Python tests, then the web app's checks and tests.
 test: lint typecheck unit frontend-test

@@ -4,6 +4,7 @@ after); users of each role; small seismic files."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -75,9 +76,18 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+#: PROMETHIUM_TEST_DATABASE=postgresql runs every API test that does not choose its database itself
+#: (through ``backend``) on PostgreSQL instead of SQLite: ``make test`` runs tests/api both ways.
+ALL_ON = os.environ.get("PROMETHIUM_TEST_DATABASE", "sqlite").strip().lower()
+
+
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest) -> str | None:
-    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "postgresql":
+    if "backend" in request.fixturenames:
+        if request.getfixturevalue("backend") == "postgresql":
+            return str(request.getfixturevalue("pg_url"))
+        return None
+    if ALL_ON == "postgresql":
         return str(request.getfixturevalue("pg_url"))
     return None
 
