@@ -169,6 +169,24 @@ async def test_metrics_for_admins(api: Api) -> None:
     assert r.json()["error"]["code"] == "AUTHORIZATION_ERROR"
 
 
+async def test_metrics_scrape_token(make_settings: Any) -> None:
+    scrape = "a-long-random-scrape-token-0123456789"
+    async for a in start_api(make_settings(metrics_token=scrape)):
+        await a.add_role_users()
+        r = await a.client.get("/api/v1/metrics", headers={"Authorization": f"Bearer {scrape}"})
+        assert r.status_code == 200
+        assert "promethium_http_requests_total" in r.text
+        # a wrong token, none, or a non-admin user's access token: refused
+        r = await a.client.get("/api/v1/metrics", headers={"Authorization": f"Bearer {scrape}x"})
+        assert r.status_code == 401
+        assert (await a.client.get("/api/v1/metrics")).status_code == 401
+        assert (await a.client.get("/api/v1/metrics", headers=a.headers[Role.user])).status_code == 403
+        assert (await a.client.get("/api/v1/metrics", headers=a.headers[Role.admin])).status_code == 200
+        # the scrape token is nothing else: not an access token for the API
+        r = await a.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {scrape}"})
+        assert r.status_code == 401
+
+
 async def test_declared_oversized_body_is_413(make_settings: Any) -> None:
     async for a in start_api(make_settings(max_upload_bytes=2048)):
         r = await a.client.post(

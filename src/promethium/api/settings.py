@@ -81,6 +81,10 @@ class ApiSettings(BaseSettings):
     upload_chunk_max_bytes: int = Field(default=64 * 1024**2, ge=1024)
     max_window_values: int = Field(default=8_000_000, ge=1000, description="Largest trace window served.")
     metrics_enabled: bool = True
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="A static bearer token that may read /metrics (a Prometheus scraper), besides admins.",
+    )
     register_shipped_models: bool = Field(
         default=True, description="Register the pretrained models shipped in the package on start."
     )

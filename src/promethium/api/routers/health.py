@@ -3,12 +3,16 @@ Prometheus metrics."""
 
 from __future__ import annotations
 
+import secrets
+from typing import Annotated
+
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from promethium.api.deps import Admin, Ctx
+from promethium.api.deps import Ctx, Session, current_principal, oauth2_scheme
+from promethium.api.errors import AuthorizationError
 
 router = APIRouter(tags=["health"])
 
@@ -58,6 +62,26 @@ async def ready(ctx: Ctx, request: Request) -> JSONResponse:
 metrics_router = APIRouter(tags=["metrics"])
 
 
-@metrics_router.get("/metrics", name="scrape", summary="Prometheus metrics (admins)", response_class=Response)
-async def scrape(ctx: Ctx, _: Admin) -> Response:
+async def _scraper(ctx: Ctx, session: Session, token: Annotated[str | None, Depends(oauth2_scheme)]) -> None:
+    """An admin's access token, or the scrape token of ``PROMETHIUM_METRICS_TOKEN`` when one is set (a
+    Prometheus server cannot log in and renew 15-minute access tokens). Compared in constant time."""
+    scrape_token = ctx.settings.metrics_token
+    if (
+        token
+        and scrape_token is not None
+        and secrets.compare_digest(token.encode(), scrape_token.get_secret_value().encode())
+    ):
+        return
+    principal = await current_principal(ctx, session, token)
+    if not principal.is_admin:
+        raise AuthorizationError("this needs the admin role or the metrics scrape token")
+
+
+@metrics_router.get(
+    "/metrics",
+    name="scrape",
+    summary="Prometheus metrics (admins, or the scrape token of PROMETHIUM_METRICS_TOKEN)",
+    response_class=Response,
+)
+async def scrape(ctx: Ctx, _: Annotated[None, Depends(_scraper)]) -> Response:
     return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
