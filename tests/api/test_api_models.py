@@ -93,8 +93,12 @@ async def test_upload_list_get_default_delete(
         assert m["metrics"] == {"snr_db": 12.5}
         assert m["default_for"] is None
         keys = api.ctx.storage.list(f"models/{m['id']}")
-        assert keys == [f"models/{m['id']}/metadata.json", f"models/{m['id']}/weights.pt"]
-        assert api.ctx.storage.get_bytes(keys[1]) == model_files["pt"].read_bytes()
+        prefix = f"models/{m['id']}"
+        assert keys == [f"{prefix}/config", f"{prefix}/metadata.json", f"{prefix}/weights.pt"]
+        assert api.ctx.storage.get_bytes(f"{prefix}/weights.pt") == model_files["pt"].read_bytes()
+        config = json.loads(api.ctx.storage.get_bytes(f"{prefix}/config"))
+        assert config["architecture"] == "dae"
+        assert config["args"]["base_channels"] == 4
         r = await api.client.get(MODELS, headers=api.headers[Role.viewer])
         assert r.status_code == 200
         assert r.json()["total"] == 1

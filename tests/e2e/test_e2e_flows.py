@@ -12,6 +12,7 @@ exactly; each job has exactly one result; the stored layout is the design's."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 import uuid
@@ -199,9 +200,18 @@ def check_layout(storage: ObjectStorage, flow: Flow, filename: str) -> None:
     keys = storage.list(f"results/{rec}")
     assert f"results/{rec}/metadata.json" in keys
     assert any(k.startswith(f"results/{rec}/output.zarr/") for k in keys)
+    # the job's events as JSON lines (written as it succeeds): queued, running, its progress
+    logs = [json.loads(line) for line in storage.get_bytes(f"results/{rec}/logs").decode().splitlines()]
+    statuses = [e["message"] for e in logs if e["kind"] == "status"]
+    assert statuses[:2] == ["queued", "running"]
+    assert any(e["kind"] == "progress" for e in logs)
     exp = flow.export["id"]
     assert storage.list(f"results/{exp}") == sorted(
-        [f"results/{exp}/metadata.json", f"results/{exp}/output/{Path(filename).stem}-reconstruct.sgy"]
+        [
+            f"results/{exp}/logs",
+            f"results/{exp}/metadata.json",
+            f"results/{exp}/output/{Path(filename).stem}-reconstruct.sgy",
+        ]
     )
 
 

@@ -308,6 +308,16 @@ class JobStore:
         with self._session() as s:
             return s.execute(select(Job.status).where(Job.id == job_id)).scalar_one_or_none()
 
+    def event_log(self, job_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The job's events so far, oldest first, as JSON-ready dicts (what ``results/{id}/logs`` holds)."""
+        with self._session() as s:
+            rows = s.execute(
+                select(JobEvent.created_at, JobEvent.kind, JobEvent.message, JobEvent.data)
+                .where(JobEvent.job_id == job_id)
+                .order_by(JobEvent.created_at, JobEvent.id)
+            ).all()
+        return [{"time": t.isoformat(), "kind": k, "message": m, "data": d or {}} for t, k, m, d in rows]
+
     def dataset(self, dataset_id: uuid.UUID) -> tuple[str, str | None] | None:
         """(status, processed key) of a dataset."""
         with self._session() as s:

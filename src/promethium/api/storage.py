@@ -15,6 +15,7 @@ storage_options=storage.storage_options)``).
 
 from __future__ import annotations
 
+import json
 import posixpath
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ import fsspec
 from promethium.core.errors import StorageError
 from promethium.core.settings import get_settings
 
-__all__ = ["ObjectStorage", "dataset_key", "model_key", "result_key"]
+__all__ = ["ObjectStorage", "dataset_key", "model_key", "put_model_files", "result_key"]
 
 _IO_BLOCK = 1024 * 1024
 
@@ -40,6 +41,19 @@ def model_key(model_id: object, *parts: str) -> str:
 
 def result_key(job_id: object, *parts: str) -> str:
     return posixpath.join("results", str(job_id), *parts)
+
+
+def put_model_files(storage: ObjectStorage, model_id: object, weights: Path, sidecar: Path) -> str:
+    """Store a model as the design lays it out: ``models/{id}/weights.pt``, ``models/{id}/metadata.json``
+    (the whole sidecar) and ``models/{id}/config`` (JSON: architecture, constructor arguments and the
+    training configuration, what rebuilds and retrains it). Returns the weights' key."""
+    side = json.loads(sidecar.read_text(encoding="utf-8"))
+    config = {k: side.get(k) for k in ("architecture", "class", "args", "training")}
+    key = model_key(model_id, "weights.pt")
+    storage.put_file(key, weights)
+    storage.put_file(model_key(model_id, "metadata.json"), sidecar)
+    storage.put_bytes(model_key(model_id, "config"), json.dumps(config, indent=2, default=str).encode())
+    return key
 
 
 class ObjectStorage:

@@ -26,7 +26,7 @@ from typing import Any
 
 from promethium.api.models import utcnow
 from promethium.api.repositories_jobs import INGESTING, TERMINAL, JobSnapshot, JobStore
-from promethium.api.storage import ObjectStorage, dataset_key, result_key
+from promethium.api.storage import ObjectStorage, dataset_key, put_model_files, result_key
 from promethium.workflows import CancelToken, ProgressEvent
 
 __all__ = [
@@ -44,6 +44,7 @@ log = logging.getLogger("promethium.worker")
 
 OUTPUT = "output.zarr"
 METADATA = "metadata.json"
+LOGS = "logs"
 
 
 class ProgressWriter:
@@ -466,8 +467,7 @@ def _train_body(
                 storage.put_file(result_key(job.id, "output", f.name), f)
         model_id = train_model_id(job.id)
         storage.delete_prefix(model_key(model_id))
-        storage.put_file(model_key(model_id, "weights.pt"), tmp / "model.pt")
-        storage.put_file(model_key(model_id, "metadata.json"), tmp / "model.json")
+        put_model_files(storage, model_id, tmp / "model.pt", tmp / "model.json")
         sidecar = read_sidecar(tmp / "model.pt")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -516,6 +516,15 @@ def _discard(job: JobSnapshot, storage: ObjectStorage, prefix: str) -> None:
 _BODIES: dict[str, _Body] = {"ingest": _ingest_body, "export": _export_body, "train": _train_body}
 
 
+def _write_logs(store: JobStore, storage: ObjectStorage, job_id: uuid.UUID) -> str:
+    """The job's events (status changes, progress, log lines) as JSON lines at ``results/{id}/logs``,
+    beside its output and metadata, as the storage layout of the design has it."""
+    key = result_key(job_id, LOGS)
+    lines = (json.dumps(e, default=str) for e in store.event_log(job_id))
+    storage.put_bytes(key, ("\n".join(lines) + "\n").encode())
+    return key
+
+
 def _run(
     job: JobSnapshot,
     store: JobStore,
@@ -530,6 +539,7 @@ def _run(
     try:
         body = _BODIES.get(job.kind, _pipeline_body)
         result, out_key, extra = body(job, store, storage, token, progress, attempt)
+        result["logs_key"] = _write_logs(store, storage, job.id)
         if store.succeed(job, result, out_key, attempt, **extra):
             return "succeeded"
         if _owns(store, job.id, attempt):

@@ -27,7 +27,7 @@ from promethium.api.deps import Principal
 from promethium.api.errors import AuthorizationError, NotFoundError, ValidationError
 from promethium.api.models import MLModel
 from promethium.api.services.datasets import copy_with_digest
-from promethium.api.storage import model_key
+from promethium.api.storage import model_key, put_model_files
 from promethium.core.errors import PromethiumError
 
 __all__ = ["TASKS", "ModelService", "Task", "register_shipped", "shipped_models", "validate_model_files"]
@@ -97,9 +97,9 @@ class ModelService:
             self.s.add(model)
             await self.s.flush()
             try:
-                await anyio.to_thread.run_sync(self.storage.put_file, model_key(model.id, WEIGHTS), pt)
-                await anyio.to_thread.run_sync(self.storage.put_file, model_key(model.id, METADATA), side)
-                model.storage_key = model_key(model.id, WEIGHTS)
+                model.storage_key = await anyio.to_thread.run_sync(
+                    put_model_files, self.storage, model.id, pt, side
+                )
                 await self.s.commit()
             except BaseException:
                 with anyio.CancelScope(shield=True):
@@ -195,10 +195,9 @@ async def register_shipped(ctx: ApiContext) -> int:
             )
             s.add(model)
             await s.flush()
-            model.storage_key = model_key(model.id, WEIGHTS)
-            await anyio.to_thread.run_sync(ctx.storage.put_file, model.storage_key, weights)
-            side = weights.with_suffix(".json")
-            await anyio.to_thread.run_sync(ctx.storage.put_file, model_key(model.id, METADATA), side)
+            model.storage_key = await anyio.to_thread.run_sync(
+                put_model_files, ctx.storage, model.id, weights, weights.with_suffix(".json")
+            )
             added += 1
         await s.commit()
     return added
