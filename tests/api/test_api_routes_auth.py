@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +105,59 @@ async def test_every_route_checks_auth_for_every_role(api: Api) -> None:
     assert checked >= 3 * (len(EXPECTED) - 4)
     # the logout above ended the sessions of the role users: their tokens no longer work
     assert (await api.client.get("/api/v1/auth/me", headers=api.headers[Role.user])).status_code == 401
+
+
+#: query parameters a route needs to get past validation to its ownership check
+QUERY: dict[str, dict[str, str]] = {"datasets-export": {"format": "segy"}}
+
+
+async def test_every_route_on_someone_elses_dataset_job_or_upload_is_not_found(
+    api: Api, seismic_files: dict[str, Path]
+) -> None:
+    """Ownership, route by route: another plain user and a viewer get 404 (never the resource, nor a hint
+    that it exists) on every route naming a dataset, job, result or upload of the owner; nothing changes;
+    the owner and an admin are served."""
+    import anyio
+
+    owner = api.headers[Role.user]
+    await api.create_user("other-user", Role.user)
+    strangers = {"other user": await api.token_headers("other-user"), "viewer": api.headers[Role.viewer]}
+    ds = await api.upload(seismic_files["line"], Role.user)
+    r = await api.client.post(
+        "/api/v1/jobs", json={"kind": "preprocess", "dataset_id": ds["id"]}, headers=owner
+    )
+    assert r.status_code == 201, r.text
+    job_id = r.json()["id"]
+    with anyio.fail_after(60):
+        while (await api.client.get(f"/api/v1/jobs/{job_id}", headers=owner)).json()["status"] != "succeeded":
+            await anyio.sleep(0.05)
+    size = seismic_files["line"].stat().st_size
+    r = await api.client.post(
+        "/api/v1/datasets/uploads",
+        json={"filename": "x.sgy", "size": size, "sha256": "0" * 64, "chunk_size": size},
+        headers=owner,
+    )
+    assert r.status_code == 201, r.text
+    ids = {"dataset_id": ds["id"], "job_id": job_id, "upload_id": r.json()["id"], "index": "0"}
+
+    schema = (await api.client.get("/api/v1/openapi.json")).json()
+    owned = [
+        (method.upper(), path, op["operationId"])
+        for path, ops in schema["paths"].items()
+        for method, op in ops.items()
+        if re.search(r"\{(dataset_id|job_id|upload_id)\}", path)
+    ]
+    assert len(owned) >= 15
+    for method, path, op_id in owned:
+        url = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
+        for who, headers in strangers.items():
+            r = await api.client.request(method, url, headers=headers, params=QUERY.get(op_id))
+            expected = 403 if (who == "viewer" and EXPECTED[op_id] != ANY) else 404
+            assert r.status_code == expected, (op_id, who, r.status_code, r.text)
+    # nothing was touched: the owner and an admin still get every resource
+    for url in (f"/api/v1/datasets/{ds['id']}", f"/api/v1/jobs/{job_id}", f"/api/v1/results/{job_id}"):
+        for headers in (owner, api.headers[Role.admin]):
+            r = await api.client.get(url, headers=headers)
+            assert r.status_code == 200, (url, r.text)
+    r = await api.client.get(f"/api/v1/datasets/uploads/{ids['upload_id']}", headers=owner)
+    assert r.status_code == 200, r.text
