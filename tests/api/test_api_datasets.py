@@ -159,6 +159,35 @@ async def test_volume_window_and_preview(api: Api, seismic_files: dict[str, Path
     ).status_code == 200
 
 
+async def test_a_crossline_window_reads_only_that_crossline(make_settings: Any, tmp_path: Path) -> None:
+    """A crossline of a volume (a trace step of whole inlines) is served even where the inlines it crosses
+    would exceed the window limit, and equals the crossline of the volume."""
+    from conftest import start_api
+    from promethium.synthetic import make_survey
+
+    cube = make_survey("3d", n_inline=40, n_crossline=50, n_samples=100, seed=5)
+    path = tmp_path / "big-cube.sgy"
+    pio.write(cube, path)
+    # the limit admits one crossline (40 x 100 values) but not the 40 inlines it crosses
+    async for a in start_api(make_settings(max_window_values=10_000)):
+        await a.add_role_users()
+        did = (await a.upload(path))["id"]
+        flat = pio.read(path).values.reshape(-1, 100)
+        r = await a.client.get(
+            f"/api/v1/datasets/{did}/traces",
+            params={"trace_start": 7, "trace_step": 50, "format": "binary"},
+            headers=a.headers[USER],
+        )
+        assert r.status_code == 200, r.text
+        assert r.headers["x-shape"] == "40,100"
+        np.testing.assert_array_equal(np.frombuffer(r.content, "<f4").reshape(40, 100), flat[7::50])
+        # a decimated window that is not a crossline still reads its whole range, and is refused here
+        r = await a.client.get(
+            f"/api/v1/datasets/{did}/traces", params={"trace_step": 20}, headers=a.headers[USER]
+        )
+        assert r.status_code == 413
+
+
 async def test_other_formats(api: Api, seismic_files: dict[str, Path]) -> None:
     r = await upload(api, seismic_files["trace"])
     assert r.status_code == 201, r.text

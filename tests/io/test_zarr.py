@@ -571,3 +571,19 @@ def test_integer_headers_are_packed_into_one_array(tmp_path: Path) -> None:
         win = f.read(slice(5, 9), headers=["f3", "big"])
         np.testing.assert_array_equal(win.header("big"), headers["big"][5:9])
         assert win.header_names == ["f3", "big"]
+
+
+def test_a_crossline_of_a_volume_is_read_by_a_step_of_whole_inlines(tmp_path: Path) -> None:
+    from promethium.synthetic import make_survey
+
+    cube = make_survey("3d", n_inline=7, n_crossline=5, n_samples=40, seed=2)
+    path = tmp_path / "cube.zarr"
+    pio.write(cube, path)
+    flat = cube.values.reshape(-1, 40)
+    with pio.open(path) as f:
+        for start, stop, step in [(2, 35, 5), (3, 35, 10), (0, 20, 5), (4, 5, 5)]:
+            got = f.read_window(slice(start, stop, step), headers=False)
+            np.testing.assert_array_equal(got.values, flat[start:stop:step])
+            np.testing.assert_array_equal(got["trace"].values, np.arange(start, stop, step))
+        with pytest.raises(ValueError, match="multiple of its 5 crosslines"):
+            f.read_window(slice(0, 35, 2))

@@ -1219,8 +1219,24 @@ class ZarrFile(SeismicFile):
             return self._load(self._ds.isel(window), headers, window)
         n_xl = self.shape[1]
         start, stop, step = (traces or slice(None)).indices(self.n_traces)
+        if step > 0 and step % n_xl == 0 and stop > start:
+            # Every step-th trace of a volume whose step is a whole number of inlines: traces of one
+            # crossline (every inline, or every k-th), read from the chunks of that crossline alone
+            # instead of whole inlines.
+            xl = start % n_xl
+            window = {
+                "inline": slice(start // n_xl, (stop - 1) // n_xl + 1, step // n_xl),
+                "crossline": slice(xl, xl + 1),
+                self.dims[-1]: sample_sel,
+            }
+            flat = self._load(self._ds.isel(window), headers, window).to_traces()
+            positions = np.arange(start, stop, step, dtype=np.int64)
+            return SeismicData(flat.dataset.assign_coords(trace=("trace", positions)))
         if step != 1:
-            raise ValueError("trace windows of a volume must be contiguous (step 1)")
+            raise ValueError(
+                "trace windows of a volume must be contiguous (step 1) or along a crossline "
+                f"(a step that is a multiple of its {n_xl} crosslines)"
+            )
         if stop <= start:
             il0 = il1 = 0
         else:

@@ -167,8 +167,11 @@ def _window_of(f: SeismicFile, req: WindowRequest, max_values: int) -> TraceWind
     ns = f.n_samples
     s0 = req.sample_start or 0
     s1 = ns if req.sample_stop is None else min(req.sample_stop, ns)
-    n_read = (stop - start) * (s1 - s0)
     n_out = math.ceil((stop - start) / req.trace_step) * math.ceil(max(s1 - s0, 1) / req.sample_step)
+    # Along a crossline of a volume (a step of whole inlines) the reader reads just those traces.
+    shape = tuple(getattr(f, "shape", ()))
+    strided = len(shape) == 3 and req.trace_step % shape[1] == 0 and hasattr(f, "read_window")
+    n_read = (len(range(start, stop, req.trace_step)) if strided else stop - start) * (s1 - s0)
     if n_out > max_values or n_read > 8 * max_values:
         raise PayloadTooLargeError(
             "the window is too large; narrow it or decimate",
@@ -180,14 +183,15 @@ def _window_of(f: SeismicFile, req: WindowRequest, max_values: int) -> TraceWind
         time = slice(req.time_start, req.time_stop)
     else:
         samples = slice(s0, s1)
-    data = f.read_window(slice(start, stop), time, samples=samples, headers=False)  # type: ignore[attr-defined]
+    step = req.trace_step if strided else 1
+    data = f.read_window(slice(start, stop, step), time, samples=samples, headers=False)  # type: ignore[attr-defined]
     values = np.asarray(data.values, dtype=np.float32).reshape(-1, data.n_samples)
-    traces = np.arange(start, stop, dtype=np.int64)
+    traces = np.arange(start, stop, step, dtype=np.int64)
     times = np.asarray(data.samples, dtype=np.float64)
-    values = values[:: req.trace_step, :: req.sample_step]
+    values = values[:: req.trace_step // step, :: req.sample_step]
     return TraceWindow(
         np.ascontiguousarray(values),
-        traces[:: req.trace_step],
+        traces[:: req.trace_step // step],
         times[:: req.sample_step],
         float(data.sample_interval) * req.sample_step,
         str(data.sample_unit),
