@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from promethium.api.deps import Ctx, CurrentUser, Session, Writer
 from promethium.api.routers.jobs import Executor
 from promethium.api.schemas import DatasetOut, ErrorBody, Page
-from promethium.api.services.datasets import DatasetService, WindowRequest
+from promethium.api.services.datasets import DatasetService, TraceWindow, WindowRequest
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -108,6 +108,11 @@ async def trace_window(
         trace_start, trace_stop, trace_step, sample_start, sample_stop, time_start, time_stop, sample_step
     )
     w = await DatasetService(ctx, session).window(principal, dataset_id, req)
+    return window_response(w, format, trace_step)
+
+
+def window_response(w: TraceWindow, format: Literal["json", "binary"], trace_step: int) -> Response:
+    """The HTTP form of a trace window (datasets and results alike)."""
     first_time = float(w.times[0]) if w.times.size else 0.0
     if format == "binary":
         values = np.ascontiguousarray(w.values, dtype="<f4")  # no copy: already little-endian float32

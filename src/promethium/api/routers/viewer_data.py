@@ -10,13 +10,14 @@ from typing import Any, Literal
 import anyio
 import numpy as np
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from promethium.api.deps import Ctx, CurrentUser, Session
 from promethium.api.errors import NotFoundError, PayloadTooLargeError, ValidationError
+from promethium.api.routers.datasets import window_response
 from promethium.api.schemas import ErrorBody
-from promethium.api.services.datasets import DatasetService, TraceWindow, WindowRequest, _read_window
+from promethium.api.services.datasets import DatasetService, WindowRequest, _read_window
 from promethium.api.services.jobs import JobService
 from promethium.api.storage import ObjectStorage
 from promethium.core.errors import PromethiumError
@@ -84,34 +85,6 @@ async def trace_headers(
     ds = await DatasetService(ctx, session).ready(principal, dataset_id)
     return await anyio.to_thread.run_sync(
         _read_headers, ctx.storage, ds.processed_key or "", trace_start, stop
-    )
-
-
-def window_response(w: TraceWindow, format: Literal["json", "binary"], trace_step: int) -> Response:
-    """The HTTP form of a trace window (shared by datasets and results)."""
-    first_time = float(w.times[0]) if w.times.size else 0.0
-    if format == "binary":
-        return Response(
-            w.values.astype("<f4", copy=False).tobytes(),
-            media_type="application/octet-stream",
-            headers={
-                "X-Shape": f"{w.values.shape[0]},{w.values.shape[1]}",
-                "X-Dtype": "float32-le",
-                "X-Sample-Interval": repr(w.sample_interval),
-                "X-Trace-Start": str(int(w.traces[0]) if w.traces.size else 0),
-                "X-Trace-Step": str(trace_step),
-                "X-Time-Start": repr(first_time),
-            },
-        )
-    return JSONResponse(
-        {
-            "shape": list(w.values.shape),
-            "traces": w.traces.tolist(),
-            "time_start": first_time,
-            "sample_interval": w.sample_interval,
-            "sample_unit": w.sample_unit,
-            "values": w.values.tolist(),
-        }
     )
 
 
