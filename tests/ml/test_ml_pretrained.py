@@ -112,9 +112,9 @@ def test_shipped_3d_model_fills_unseen_synthetic_volumes(seed: int) -> None:
     damaged = ref.replace(np.where(keep[..., None], clean, 0), trace_mask=keep)
     learned = reconstruct(damaged, "unet3d")
     np.testing.assert_array_equal(learned.values[keep], clean[keep])
-    # A floor that broken or mismatched weights cannot pass (measured 10.9-18.2 dB on these seeds; the
-    # 600-step model is not better than linear interpolation on every volume: docs/benchmarks.md).
-    assert snr_missing(ref, learned, keep) > 8.0
+    # A floor that broken or mismatched weights cannot pass (measured 14.9-21.8 dB on these seeds; the
+    # model is not better than linear interpolation on every volume: docs/benchmarks.md).
+    assert snr_missing(ref, learned, keep) > 12.0
 
 
 @pytest.mark.shared
@@ -126,7 +126,7 @@ def test_shipped_3d_model_beats_the_2d_model_on_the_real_cube() -> None:
     damaged = ref.replace(np.where(keep[..., None], raw, 0), trace_mask=keep)
     in_3d = snr_missing(ref, reconstruct(damaged, "unet3d"), keep)
     by_inline = snr_missing(ref, reconstruct(damaged), keep)  # the 2D model, inline by inline
-    assert in_3d > by_inline + 1.0  # measured 8.84 against 7.16 dB
+    assert in_3d > by_inline + 1.5  # measured 9.65 against 7.16 dB
 
 
 def test_shipped_denoiser_removes_band_limited_noise() -> None:
