@@ -285,11 +285,8 @@ def _pipeline_body(
         raise LookupError("the dataset is gone or not ready")
     storage.delete_prefix(result_key(job.id))  # what a previous attempt left
     out_key = result_key(job.id, OUTPUT)
-    store.log(
-        job.id,
-        f"running pipeline {job.params['pipeline'].get('name')!r} on dataset {job.dataset_id}",
-        {"attempt": attempt, "host": socket.gethostname(), "pid": os.getpid()},
-    )
+    name = job.params["pipeline"].get("name")
+    _log_start(store, job.id, f"running pipeline {name!r} on dataset {job.dataset_id}", attempt)
     summary = execute_pipeline(
         job.params["pipeline"], storage.url(ds[1]), storage.prepare(out_key), progress, token
     )
@@ -331,11 +328,7 @@ def _ingest_body(
     ds = store.dataset_raw(job.dataset_id) if job.dataset_id else None
     if ds is None or ds[0] != INGESTING or not ds[1]:
         raise LookupError("the dataset is gone or not waiting for its ingestion")
-    store.log(
-        job.id,
-        f"ingesting {ds[1]} into dataset {job.dataset_id}",
-        {"attempt": attempt, "host": socket.gethostname(), "pid": os.getpid()},
-    )
+    _log_start(store, job.id, f"ingesting {ds[1]} into dataset {job.dataset_id}", attempt)
     meta = ingest_dataset(
         storage,
         job.dataset_id,
@@ -387,11 +380,7 @@ def _export_body(
             raise LookupError("the dataset is gone or not ready")
         source = ds[1]
     storage.delete_prefix(result_key(job.id))  # what a previous attempt left
-    store.log(
-        job.id,
-        f"exporting {source} as {fmt}",
-        {"attempt": attempt, "host": socket.gethostname(), "pid": os.getpid()},
-    )
+    _log_start(store, job.id, f"exporting {source} as {fmt}", attempt)
     report = _report(progress, "export")
     report(0.0, f"writing {fmt}")
     out_key = export_output(storage, job.id, str(source), fmt, filename, token)
@@ -439,11 +428,8 @@ def _train_body(
     config = dict(spec["config"])
     data = None
     storage.delete_prefix(result_key(job.id))  # what a previous attempt left
-    store.log(
-        job.id,
-        f"training {config.get('model')!r} for {config.get('steps')} steps on {config['data']['source']}",
-        {"attempt": attempt, "host": socket.gethostname(), "pid": os.getpid()},
-    )
+    what = f"{config.get('model')!r} for {config.get('steps')} steps on {config['data']['source']}"
+    _log_start(store, job.id, f"training {what}", attempt)
     if config["data"]["source"] == "dataset":
         ds = store.dataset(job.dataset_id) if job.dataset_id else None
         if ds is None or ds[0] != "ready" or not ds[1]:
@@ -514,6 +500,11 @@ def _discard(job: JobSnapshot, storage: ObjectStorage, prefix: str) -> None:
 
 
 _BODIES: dict[str, _Body] = {"ingest": _ingest_body, "export": _export_body, "train": _train_body}
+
+
+def _log_start(store: JobStore, job_id: uuid.UUID, message: str, attempt: int | None) -> None:
+    """The job's first log line: what it does, and which run on which host and process does it."""
+    store.log(job_id, message, {"attempt": attempt, "host": socket.gethostname(), "pid": os.getpid()})
 
 
 def _write_logs(store: JobStore, storage: ObjectStorage, job_id: uuid.UUID) -> str:
