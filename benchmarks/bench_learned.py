@@ -3,7 +3,7 @@
 Run from the repository root (``../shared/data/sections`` beside it)::
 
     nice -n 10 .venv/bin/python benchmarks/bench_learned.py [--cases random:0.5,random:0.75,regular:2]
-        [--sections alaska_ho,freeusp,shot,cube] [--finetune-steps 300] [--json out.json]
+        [--sections alaska_ho,freeusp,shot,cube] [--finetune-steps N] [--json out.json]
 
 Reconstruction: per section and case, traces are hidden with ``make_mask(shape, case, seed=0)`` and
 every method fills them; the figure is the SNR (dB) on the hidden traces only, with wall time. Methods:
@@ -44,7 +44,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", default="random:0.5,random:0.75,regular:2")
     ap.add_argument("--sections", default="alaska_ho,freeusp,shot,cube")
-    ap.add_argument("--finetune-steps", type=int, default=300)
+    ap.add_argument(
+        "--finetune-steps",
+        type=int,
+        default=None,
+        help="fine-tuning steps (default: promethium.ml.train.FINETUNE_DEFAULTS; 0 skips fine-tuning)",
+    )
     ap.add_argument("--denoise", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=None)
@@ -99,7 +104,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             t0 = time.perf_counter()
             out = ml.reconstruct(damaged, net)
             row["unet"] = [round(snr_missing(ref, out, keep), 2), round(time.perf_counter() - t0, 1)]
-            if args.finetune_steps:
+            if args.finetune_steps != 0:
                 t0 = time.perf_counter()
                 ml.finetune(net, damaged, steps=args.finetune_steps)
                 out = ml.reconstruct(damaged, net)
@@ -109,7 +114,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                 t0 = time.perf_counter()
                 out = ml.reconstruct(damaged, net3)
                 row["unet3d"] = [round(snr_missing(ref, out, keep), 2), round(time.perf_counter() - t0, 1)]
-                if args.finetune_steps:
+                if args.finetune_steps != 0:
                     t0 = time.perf_counter()
                     ml.finetune(net3, damaged, steps=args.finetune_steps)
                     out = ml.reconstruct(damaged, net3)

@@ -156,6 +156,38 @@ def test_evaluator_compares_with_classical_methods(model_path: Path) -> None:
     assert "model" in by["dae"].error
 
 
+def test_finetuned_evaluator_adapts_the_model(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from promethium.ml import train as train_mod
+
+    calls: list[tuple[int | None, float | None]] = []
+    real = train_mod.finetune
+
+    def spy(model: object, data: object, steps: int | None = None, **kw: object) -> object:
+        calls.append((steps, kw.get("lr")))  # type: ignore[arg-type]
+        return real(model, data, steps=2, batch_size=2, patch=(16, 32), **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(train_mod, "finetune", spy)
+    ref = make_survey("2d", n_traces=40, n_samples=64, seed=4, noise=0.0)
+    common = {"model": str(model_path), "device": "cpu"}
+    ev = evaluate(
+        ref,
+        ["unet", "unet_ft"],
+        decimate="random:0.3",
+        params={"unet": common, "unet_ft": common},
+    )
+    by = {r.method: r for r in ev.results}
+    assert by["unet"].error is None
+    assert by["unet_ft"].error is None
+    # unet_ft fine-tunes with the model's defaults (steps=None); plain unet does not fine-tune
+    assert calls == [(None, None)]
+    assert by["unet_ft"].output is not None
+    assert by["unet"].output is not None
+    assert not np.array_equal(by["unet_ft"].output, by["unet"].output)
+    calls.clear()
+    evaluate(ref, ["unet_ft"], decimate="random:0.3", params={"unet_ft": {**common, "finetune": 0}})
+    assert calls == []
+
+
 def test_import_is_lazy() -> None:
     code = (
         "import sys, promethium.ml as ml\n"

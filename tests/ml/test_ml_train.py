@@ -167,6 +167,24 @@ def test_finetune_self_supervised() -> None:
         finetune(model, damaged, steps=0)
 
 
+def test_finetune_defaults_by_dimensionality(monkeypatch: pytest.MonkeyPatch) -> None:
+    from promethium.ml import train as train_mod
+
+    assert train_mod.FINETUNE_DEFAULTS[2] == (1000, 3e-4)
+    assert train_mod.FINETUNE_DEFAULTS[3] == (150, 1e-4)
+    monkeypatch.setitem(train_mod.FINETUNE_DEFAULTS, 2, (3, 5e-4))
+    data = make_survey("2d", n_traces=40, n_samples=64, seed=2)
+    mask = np.ones(40, bool)
+    mask[::3] = False
+    damaged = data.replace(np.where(mask[:, None], data.values, 0), trace_mask=mask)
+    model = build_model("unet", base_channels=4, depth=2)
+    finetune(model, damaged, batch_size=2, patch=(16, 32), device="cpu")
+    rec = model.meta["finetune"][-1]
+    assert (rec["steps"], rec["lr"], len(rec["losses"])) == (3, 5e-4, 3)
+    finetune(model, damaged, steps=2, lr=1e-3, batch_size=2, patch=(16, 32), device="cpu")
+    assert (model.meta["finetune"][-1]["steps"], model.meta["finetune"][-1]["lr"]) == (2, 1e-3)
+
+
 def test_train_command(tmp_path: Path) -> None:
     import typer
     from typer.testing import CliRunner

@@ -126,7 +126,7 @@ def _learned(
     task: str,
     data: Any,
     model: str | None,
-    finetune_steps: int,
+    finetune_steps: int | None,
     extra: dict[str, Any],
     window: list[int | None] | None,
     bar: Progress,
@@ -136,9 +136,12 @@ def _learned(
     from promethium import ml
 
     net = ml.load_model(ml.resolve_model(model, task))
-    if finetune_steps:
-        ft = bar.add_task(f"fine-tuning on the input ({finetune_steps} steps)", total=finetune_steps)
-        ml.finetune(net, data, steps=finetune_steps, progress=lambda s, n, m: bar.update(ft, completed=s))
+    if finetune_steps is None or finetune_steps > 0:
+        from promethium.ml.train import FINETUNE_DEFAULTS
+
+        steps = finetune_steps or FINETUNE_DEFAULTS[net.spatial_dims][0]
+        ft = bar.add_task(f"fine-tuning on the input ({steps} steps)", total=steps)
+        ml.finetune(net, data, steps=steps, progress=lambda s, n, m: bar.update(ft, completed=s))
     kw: dict[str, Any] = dict(extra)
     if window is not None:
         if len(window) != net.spatial_dims or None in window:
@@ -223,7 +226,12 @@ def reconstruct_cmd(
         "--finetune",
         help="unet, unet3d: first fine-tune the model on IN's own live traces (self-supervised).",
     ),
-    finetune_steps: int = typer.Option(150, "--finetune-steps", min=1, help="Steps of --finetune."),
+    finetune_steps: int | None = typer.Option(
+        None,
+        "--finetune-steps",
+        min=1,
+        help="Steps of --finetune (default: 1000 for unet, 150 for unet3d).",
+    ),
 ) -> None:
     """Fill the missing and dead traces of IN (those its trace mask marks) and write OUT.
 

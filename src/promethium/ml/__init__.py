@@ -126,13 +126,14 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-def _evaluator(architecture: str | None, finetune_steps: int = 0) -> Any:
+def _evaluator(architecture: str | None, finetune: bool = False) -> Any:
     """``fn(damaged, params)`` for :func:`promethium.signal.evaluation.evaluate`.
 
     ``params["model"]`` is a model file or a shipped model name (default: the shipped reconstruction
-    model, for ``unet`` / ``unet_ft``); ``params["finetune"]`` (steps; ``unet_ft``: 150 by default) first
-    fine-tunes a copy of the model on the damaged input itself (self-supervised: only its recorded traces
-    are used); the other params go to :func:`promethium.ml.infer.reconstruct`.
+    model, for ``unet`` / ``unet_ft``); ``params["finetune"]`` (steps; ``unet_ft`` and ``unet3d_ft``:
+    :data:`promethium.ml.train.FINETUNE_DEFAULTS` unless given, 0 to skip) first fine-tunes a copy of the
+    model on the damaged input itself (self-supervised: only its recorded traces are used); the other
+    params go to :func:`promethium.ml.infer.reconstruct`.
     """
 
     def run(damaged: SeismicData, params: dict[str, Any]) -> SeismicData:
@@ -140,11 +141,12 @@ def _evaluator(architecture: str | None, finetune_steps: int = 0) -> Any:
         from promethium.ml.infer import reconstruct
         from promethium.ml.io import load_model
         from promethium.ml.pretrained import resolve_model
-        from promethium.ml.train import finetune
+        from promethium.ml.train import finetune as run_finetune
 
         p = dict(params)
         spec = p.pop("model", None) or _SHIPPED_FOR.get(architecture or "")
-        steps = int(p.pop("finetune", finetune_steps))
+        given = p.pop("finetune", None)
+        steps: int | None = int(given) if given is not None else (None if finetune else 0)
         if not spec and architecture not in (None, "unet"):
             raise ParameterError(
                 "model",
@@ -160,8 +162,8 @@ def _evaluator(architecture: str | None, finetune_steps: int = 0) -> Any:
             )
         if "patch" in p and p["patch"] is not None:
             p["patch"] = tuple(int(v) for v in p["patch"])
-        if steps > 0:
-            finetune(model, damaged, steps=steps, device=str(p.get("device", "auto")))
+        if steps is None or steps > 0:
+            run_finetune(model, damaged, steps=steps, device=str(p.get("device", "auto")))
         out: SeismicData = reconstruct(damaged, model, **p)
         return out
 
@@ -177,8 +179,8 @@ def _register_evaluators() -> None:
 
     for arch in ("unet", "dae", "vae", "gan", "pinn", "unet3d"):
         register_evaluator(arch, _evaluator(arch))
-    register_evaluator("unet_ft", _evaluator("unet", finetune_steps=150))
-    register_evaluator("unet3d_ft", _evaluator("unet3d", finetune_steps=150))
+    register_evaluator("unet_ft", _evaluator("unet", finetune=True))
+    register_evaluator("unet3d_ft", _evaluator("unet3d", finetune=True))
 
 
 _register_evaluators()

@@ -647,14 +647,18 @@ def train(
 
 
 # ------------------------------------------------------------------------------------------ fine-tuning
+#: default (steps, learning rate) of :func:`finetune` by the model's spatial dimensionality
+FINETUNE_DEFAULTS: dict[int, tuple[int, float]] = {2: (1000, 3e-4), 3: (150, 1e-4)}
+
+
 def finetune(
     model: ReconstructionModel,
     data: SeismicData | np.ndarray,
-    steps: int = 200,
+    steps: int | None = None,
     *,
     batch_size: int = 8,
     patch: tuple[int, ...] | None = None,
-    lr: float = 1e-4,
+    lr: float | None = None,
     seed: int = 0,
     masks: Sequence[str] = ("random", "gaps"),
     mask_fraction: tuple[float, float] = (0.1, 0.4),
@@ -670,9 +674,18 @@ def finetune(
     section with ``regular`` masks teaches a coarser decimation than the one to fill (measured: -2 dB on
     the Alaska line at 2x). Changes
     ``model`` in place and returns it (in eval mode) with the losses in ``model.meta["finetune"]``.
+
+    ``steps`` and ``lr`` default to :data:`FINETUNE_DEFAULTS` for the model's dimensionality: for 2D
+    networks 1,000 steps at 3e-4 (measured on three real sections at 50 % random: 150 steps at 1e-4
+    recovered 0.7 dB of the 1.7 dB gap to the best classical method on a shot gather, 1,000 at 3e-4 all of
+    it, and 0.3 dB more than 150 steps on the other two; about 45 s on two cores); 3D networks keep
+    150 steps at 1e-4, since a 3D step costs about 10x a 2D one on a CPU.
     """
     import torch
 
+    d_steps, d_lr = FINETUNE_DEFAULTS[model.spatial_dims]
+    steps = d_steps if steps is None else steps
+    lr = d_lr if lr is None else lr
     if steps < 1:
         raise ParameterError("steps", f"must be at least 1, got {steps}")
     if patch is None:

@@ -1,0 +1,86 @@
+"""How predictable is a trace from its neighbours? The same methods with fewer and fewer traces hidden.
+
+Run from the repository root (``../shared/data/sections`` beside it)::
+
+    nice -n 5 .venv/bin/python benchmarks/bench_ceiling.py [--sections alaska_ho,shot,freeusp,cube]
+        [--fractions 0.1,0.25,0.5,0.75] [--json out.json]
+
+The quality targets of reconstruction are margins over the best classical method at 50 % and 75 % of
+the traces removed at random. This benchmark measures the room there is for such margins on each real
+section: the hidden-trace SNR of the best classical method (linear, dip-steered, f-x learned) when only
+10 % or 25 % of the traces are hidden, where almost every hidden trace still has both neighbours
+recorded. Whatever a trace shares with its neighbours is then within reach; what is left (incoherent
+noise, energy that does not continue from trace to trace) is not predictable from the recorded traces
+by any method, classical or learned. A method that fills 50 % of missing traces ``X`` dB above the
+best classical method must therefore beat, by about ``X`` minus the 10 %-to-50 % drop, what the same
+classical methods reach with 90 % of the traces recorded: the last columns show that amount.
+
+Same masks as ``bench_learned.py`` (``make_mask(shape, f"random:{fraction}", seed=0)``); SNR in dB
+over the hidden traces only (``promethium.signal.metrics.snr_missing``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_learned import _sections  # noqa: E402
+
+__all__ = ["main"]
+
+METHODS = ("linear", "dip", "fx_learned")
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sections", default="alaska_ho,shot,freeusp,cube")
+    ap.add_argument("--fractions", default="0.1,0.25,0.5,0.75")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+
+    from promethium import signal
+    from promethium.io.data import SeismicData
+    from promethium.signal.masks import make_mask
+    from promethium.signal.metrics import snr_missing
+
+    secs = _sections()
+    fractions = [float(f) for f in args.fractions.split(",")]
+    rows: list[dict[str, object]] = []
+    for name in args.sections.split(","):
+        ref = SeismicData.from_array(secs[name], sample_interval=4.0)
+        best: dict[float, float] = {}
+        for fraction in fractions:
+            keep = make_mask(ref.shape[:-1], f"random:{fraction}", seed=0)
+            damaged = ref.replace(np.where(keep[..., None], ref.values, 0), trace_mask=keep)
+            row: dict[str, object] = {"section": name, "hidden": fraction}
+            for method in METHODS:
+                t0 = time.perf_counter()
+                out = signal.reconstruct(damaged, method=method)
+                row[method] = [round(snr_missing(ref, out, keep), 2), round(time.perf_counter() - t0, 1)]
+            best[fraction] = max(float(row[m][0]) for m in METHODS)  # type: ignore[index]
+            row["best"] = round(best[fraction], 2)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        low = min(best)
+        for row in rows:
+            if row["section"] == name:
+                f = float(row["hidden"])  # type: ignore[arg-type]
+                # what a +1.5 / +3 dB margin at this fraction asks, against the best at the lowest one
+                row["plus1.5_vs_lowest"] = round(best[f] + 1.5 - best[low], 2)
+                row["plus3_vs_lowest"] = round(best[f] + 3.0 - best[low], 2)
+    result: dict[str, object] = {"rows": rows}
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
