@@ -58,6 +58,9 @@ def test_every_task_has_a_shipped_model_under_10_mb() -> None:
             assert Path(data["source"]).name == "alaska_1501x534_4ms.f32"
             assert data["traces"] == [0, 400]
         assert side["training"]["steps_done"] == load_config(m.config).steps
+        # nothing of the training machine's folders is shipped
+        assert "output_dir" not in side["training"]
+        assert "/tmp" not in json.dumps(side)
         model = load_model(m.path)  # weights_only, checksum and version checked
         assert model.n_parameters > 100_000
 

@@ -77,6 +77,8 @@ def test_resume_equals_uninterrupted_and_writes_files(tmp_path: Path) -> None:
     assert (out / "loss.png").read_bytes()[:4] == b"\x89PNG"
     meta = read_sidecar(out / "model.pt")
     assert meta["training"]["seed"] == 0
+    assert "output_dir" not in meta["training"]  # a path on the training machine
+    assert str(tmp_path) not in json.dumps(meta)
     assert meta["training"]["patch"] == [16, 32]
     assert "best_val_loss" in meta["metrics"]
     model = load_model(out / "model.pt")

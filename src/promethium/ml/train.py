@@ -622,7 +622,12 @@ def train(
     model.eval()
     final = history[-1] if history else {}
     model.meta = {
-        "training": {**cfg.model_dump(mode="json"), "steps_done": step, "best_step": best_step},
+        # the output folder is a path on the training machine: it says nothing about the model
+        "training": {
+            **cfg.model_dump(mode="json", exclude={"output_dir", "resume"}),
+            "steps_done": step,
+            "best_step": best_step,
+        },
         "metrics": {
             "best_val_loss": best_val if math.isfinite(best_val) else None,
             **{k: v for k, v in final.items() if k != "step"},
