@@ -187,6 +187,57 @@ def test_finetune_defaults_by_dimensionality(monkeypatch: pytest.MonkeyPatch) ->
     assert (model.meta["finetune"][-1]["steps"], model.meta["finetune"][-1]["lr"]) == (2, 1e-3)
 
 
+def test_finetune_anchor_holds_traces_without_recording() -> None:
+    """On a regularly decimated section the dead traces have no target: anchored to the model before
+    fine-tuning they move much less than when left free."""
+    data = make_survey("2d", n_traces=48, n_samples=64, seed=3)
+    mask = np.ones(48, bool)
+    mask[1::2] = False
+    damaged = data.replace(np.where(mask[:, None], data.values, 0), trace_mask=mask)
+    x = torch.from_numpy(damaged.values[None, None].astype(np.float32))
+    keep = torch.from_numpy(mask[None])
+    torch.manual_seed(0)
+    base = build_model("unet", base_channels=4, depth=2)
+    with torch.no_grad():
+        before = base(x, keep)[0, 0, ~mask]
+    moved = {}
+    for anchor in (0.0, 10.0):
+        model = build_model("unet", base_channels=4, depth=2)
+        model.load_state_dict(base.state_dict())
+        kw = {"batch_size": 4, "patch": (16, 32), "device": "cpu", "lr": 3e-3, "amp": False}
+        finetune(model, damaged, steps=25, anchor=anchor, **kw)  # type: ignore[arg-type]
+        with torch.no_grad():
+            moved[anchor] = float((model(x, keep)[0, 0, ~mask] - before).pow(2).mean())
+        assert model.meta["finetune"][-1]["anchor"] == anchor
+    assert moved[10.0] < 0.5 * moved[0.0]
+    with pytest.raises(ParameterError, match="anchor"):
+        finetune(model, damaged, steps=1, anchor=-1.0)
+
+
+def test_regular_decimation_picks_the_default_anchor() -> None:
+    from promethium.ml.train import REGULAR_ANCHOR, regular_decimation
+    from promethium.signal.masks import make_mask
+
+    for spec, regular in [
+        ("regular:2", True),
+        ("regular:3", True),
+        ("random:0.5", False),
+        ("random:0.75", False),
+        ("gap:10", False),
+    ]:
+        assert regular_decimation(make_mask((200,), spec, seed=1)) is regular, spec
+        assert regular_decimation(make_mask((6, 40), spec, seed=1)) is regular, spec
+    assert not regular_decimation(np.ones(30, bool))
+    assert not regular_decimation(np.zeros(30, bool))
+    data = make_survey("2d", n_traces=40, n_samples=64, seed=2)
+    for spec, anchor in [("regular:2", REGULAR_ANCHOR), ("random:0.5", 0.0)]:
+        mask = make_mask((40,), spec, seed=0)
+        damaged = data.replace(np.where(mask[:, None], data.values, 0), trace_mask=mask)
+        model = build_model("unet", base_channels=4, depth=2)
+        finetune(model, damaged, steps=1, batch_size=2, patch=(16, 32), device="cpu")
+        assert model.meta["finetune"][-1]["anchor"] == anchor, spec
+
+
 def test_train_command(tmp_path: Path) -> None:
     import typer
     from typer.testing import CliRunner

@@ -17,6 +17,7 @@ stay in float32.
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import math
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
     from promethium.ml.models.base import ReconstructionModel
 
 __all__ = [
+    "FINETUNE_DEFAULTS",
+    "REGULAR_ANCHOR",
     "DataConfig",
     "TrainConfig",
     "TrainResult",
@@ -58,6 +61,7 @@ __all__ = [
     "finetune",
     "load_config",
     "load_source",
+    "regular_decimation",
     "resolve_device",
     "train",
 ]
@@ -654,6 +658,24 @@ def train(
 # ------------------------------------------------------------------------------------------ fine-tuning
 #: default (steps, learning rate) of :func:`finetune` by the model's spatial dimensionality
 FINETUNE_DEFAULTS: dict[int, tuple[int, float]] = {2: (1000, 3e-4), 3: (150, 1e-4)}
+#: anchor weight of :func:`finetune` on regularly decimated data (see there)
+REGULAR_ANCHOR = 0.3
+
+
+def regular_decimation(data: SeismicData | np.ndarray, *, share: float = 0.8) -> bool:
+    """Whether the dead traces of ``data`` (its trace mask; a boolean live mask also accepted) form a
+    regular decimation: along the last trace axis, at least ``share`` of the steps between consecutive
+    live traces equal one step of 2 or more, and at least a quarter of the traces are dead."""
+    live = np.asarray(data.trace_mask if isinstance(data, SeismicData) else data, dtype=bool)
+    if live.ndim == 0 or live.size == 0 or live.mean() > 0.75:
+        return False
+    lines = live.reshape(-1, live.shape[-1])
+    steps = np.concatenate([np.diff(np.flatnonzero(line)) for line in lines])
+    if steps.size == 0:
+        return False
+    values, counts = np.unique(steps, return_counts=True)
+    top = int(np.argmax(counts))
+    return bool(values[top] >= 2 and counts[top] >= share * steps.size)
 
 
 def finetune(
@@ -667,6 +689,7 @@ def finetune(
     seed: int = 0,
     masks: Sequence[str] = ("random", "gaps"),
     mask_fraction: tuple[float, float] = (0.1, 0.4),
+    anchor: float | None = None,
     device: str = "auto",
     amp: bool = True,
     progress: ProgressFn | None = None,
@@ -685,6 +708,16 @@ def finetune(
     recovered 0.7 dB of the 1.7 dB gap to the best classical method on a shot gather, 1,000 at 3e-4 all of
     it, and 0.3 dB more than 150 steps on the other two; about 45 s on two cores); 3D networks keep
     150 steps at 1e-4, since a 3D step costs about 10x a 2D one on a CPU.
+
+    Traces with no recording (dead in ``data``'s mask) have no target; ``anchor`` weighs a soft target
+    for them, the prediction of the model as it was before fine-tuning (0: none). Where the dead traces
+    look like the hidden ones (random traces, gaps) what the model learns on the hidden traces carries
+    over to them, and an anchor only holds it back (shot gather, 50 % random: 2.84 dB with 0.3 against
+    3.6-3.8 without). A regular decimation is the pattern the fine-tuning masks cannot imitate (hiding a
+    recorded trace of a 2x section makes a three-trace gap): there the dead traces drift freely, and
+    1,000 unanchored steps lost 2.6 dB on the Alaska line at 2x, where an anchor of 0.3 kept the model's
+    quality (+0.05 dB). The default (``None``) therefore anchors with :data:`REGULAR_ANCHOR` when the
+    dead traces of ``data`` form a regular decimation (:func:`regular_decimation`) and not otherwise.
     """
     import torch
 
@@ -693,6 +726,11 @@ def finetune(
     lr = d_lr if lr is None else lr
     if steps < 1:
         raise ParameterError("steps", f"must be at least 1, got {steps}")
+    if anchor is None:
+        regular = isinstance(data, SeismicData) and regular_decimation(data)
+        anchor = REGULAR_ANCHOR if regular else 0.0
+    if not 0 <= anchor <= 100:
+        raise ParameterError("anchor", f"must be in [0, 100], got {anchor}")
     if patch is None:
         default = (32, 64) if model.spatial_dims == 2 else (8, 16, 64)
         mp = model.meta.get("patch") or model.meta.get("training", {}).get("patch") or default
@@ -709,7 +747,12 @@ def finetune(
     source = _Source(cfg, patch, patches)
     dev = resolve_device(device)
     use_amp = amp and bf16_for(model, dev)
-    model.to(dev).train()
+    model.to(dev)
+    frozen = None
+    if anchor > 0:
+        frozen = copy.deepcopy(model).eval()
+        frozen.requires_grad_(False)
+    model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     losses: list[float] = []
     for step in range(steps):
@@ -719,6 +762,12 @@ def finetune(
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
             pred = model(inp, keep)
         loss = model.loss(pred.float(), tgt, keep, w)
+        if frozen is not None and bool((w < 1).any()):
+            # Traces with no recording have no target: without one they drift wherever the new loss
+            # pushes them; the model before fine-tuning gives them a soft target instead.
+            with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
+                ref = frozen(inp, keep)
+            loss = loss + anchor * model.loss(pred.float(), ref.float(), keep, 1.0 - w)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -727,5 +776,7 @@ def finetune(
         if progress is not None:
             progress(step + 1, steps, {"loss": losses[-1]})
     model.eval()
-    model.meta.setdefault("finetune", []).append({"steps": steps, "lr": lr, "seed": seed, "losses": losses})
+    model.meta.setdefault("finetune", []).append(
+        {"steps": steps, "lr": lr, "anchor": anchor, "seed": seed, "losses": losses}
+    )
     return model
