@@ -18,6 +18,8 @@ import { JobResultOut } from '../../api/models/job-result-out';
 import { Notifier, withParsedBlob } from '../../core/errors';
 import { bytes } from '../../core/format';
 import { DisplayPrefsStore } from '../viewer/prefs';
+import { DisplayControls } from '../viewer/display-controls';
+import { fitToParent, holds, sampleTime, windowLabel, windowQuery } from '../viewer/draw';
 import { ColormapName, percentileAbs } from '../viewer/render';
 import { TraceWindow, TraceWindowService, WindowQuery } from '../viewer/trace-window';
 import { Comparison, MetricRow, cell, changeSummary, comparisons, difference, dispositionName, metricRows } from './compare';
@@ -41,7 +43,7 @@ declare global {
 
 @Component({
   selector: 'app-result-page',
-  imports: [FormsModule, RouterLink, MatButtonModule, MatCardModule, MatFormFieldModule, MatInputModule, MatSelectModule],
+  imports: [FormsModule, RouterLink, MatButtonModule, MatCardModule, MatFormFieldModule, MatInputModule, MatSelectModule, DisplayControls],
   template: `
     <h1>Result of {{ job()?.kind ?? 'job' }} <small class="mono">{{ id() }}</small></h1>
     <p class="links">
@@ -52,21 +54,7 @@ declare global {
       <p class="error" role="alert" data-testid="result-problem">{{ problem() }}</p>
     }
     <section class="controls" aria-label="Display settings">
-      <mat-form-field appearance="outline">
-        <mat-label>Colormap</mat-label>
-        <mat-select [(ngModel)]="cmap" (selectionChange)="rebuild()" name="cmap">
-          <mat-option value="grey">Grey</mat-option>
-          <mat-option value="seismic">Seismic (diverging)</mat-option>
-        </mat-select>
-      </mat-form-field>
-      <mat-form-field appearance="outline">
-        <mat-label>Clip percentile</mat-label>
-        <input matInput type="number" min="50" max="100" step="0.5" [(ngModel)]="clipPct" (change)="rebuild()" name="clip" />
-      </mat-form-field>
-      <mat-form-field appearance="outline">
-        <mat-label>Gain</mat-label>
-        <input matInput type="number" min="0.1" max="100" step="0.1" [(ngModel)]="gain" (change)="rebuild()" name="gain" />
-      </mat-form-field>
+      <app-display-controls [(colormap)]="cmap" [(clipPct)]="clipPct" [(gain)]="gain" (changed)="rebuild()" />
       <button mat-stroked-button type="button" (click)="zoom(0.5)">Zoom in</button>
       <button mat-stroked-button type="button" (click)="zoom(2)">Zoom out</button>
       <button mat-stroked-button type="button" (click)="reset()">Whole section</button>
@@ -156,7 +144,7 @@ declare global {
     .links { margin-top: 0; }
     .error { color: #b00020; }
     .controls { display: flex; gap: 0.75rem; flex-wrap: wrap; align-items: baseline; }
-    .controls mat-form-field { width: 160px; }
+    .controls { --display-controls-field-width: 160px; }
     .hint { margin: 0 0 0.5rem; color: #555; font-size: 0.85rem; }
     .panels { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 0.5rem; }
     @media (max-width: 900px) { .panels { grid-template-columns: 1fr; } }
@@ -282,11 +270,7 @@ export class ResultPage implements AfterViewInit, OnDestroy {
   }
 
   private fit(): void {
-    for (const p of this.panels) {
-      const el = p.canvas.parentElement as HTMLElement;
-      p.canvas.width = Math.max(100, Math.floor(el.clientWidth));
-      p.canvas.height = Math.max(100, Math.floor(el.clientHeight));
-    }
+    for (const p of this.panels) fitToParent(p.canvas, p.canvas.parentElement as HTMLElement);
     this.request();
     this.draw();
   }
@@ -299,23 +283,9 @@ export class ResultPage implements AfterViewInit, OnDestroy {
 
   private request(): void {
     if (!this.nTraces || !this.panels.length) return;
-    const p = this.panels[0].plot();
-    const v = this.view;
-    const spanT = v.t1 - v.t0;
-    const spanS = v.s1 - v.s0;
-    const traceStep = Math.max(1, Math.floor(spanT / p.w));
-    const sampleStep = Math.max(1, Math.floor(spanS / p.h));
-    const d = this.input;
-    if (d && d.traceStep === traceStep && d.sampleStep === sampleStep && d.traceStart <= v.t0 && d.traceStart + d.nTraces * d.traceStep >= v.t1 - traceStep
-      && d.sampleStart <= v.s0 && d.sampleStart + d.nSamples * d.sampleStep >= v.s1 - sampleStep) return;
-    this.wanted.next({
-      traceStart: Math.max(0, Math.floor(v.t0 - spanT / 2)),
-      traceStop: Math.min(this.nTraces, Math.ceil(v.t1 + spanT / 2)),
-      traceStep,
-      sampleStart: Math.max(0, Math.floor(v.s0)),
-      sampleStop: Math.min(this.nSamples, Math.ceil(v.s1)),
-      sampleStep,
-    });
+    const q = windowQuery(this.view, this.panels[0].plot(), this.nTraces, this.nSamples);
+    if (holds(this.input, this.view, q)) return;
+    this.wanted.next(q);
   }
 
   private receive(a: TraceWindow, b: TraceWindow): void {
@@ -324,7 +294,7 @@ export class ResultPage implements AfterViewInit, OnDestroy {
     this.output = b;
     this.diff = a.nTraces === b.nTraces && a.nSamples === b.nSamples ? difference(a.values, b.values) : null;
     this.change.set(this.diff ? { ...changeSummary(this.diff, a.nTraces, a.nSamples), nTraces: a.nTraces } : null);
-    this.windowLabel.set(`traces ${a.traceStart}–${a.traceStart + (a.nTraces - 1) * a.traceStep} every ${a.traceStep}, samples every ${a.sampleStep}`);
+    this.windowLabel.set(windowLabel(a));
     this.rebuild();
   }
 
@@ -356,11 +326,7 @@ export class ResultPage implements AfterViewInit, OnDestroy {
   }
 
   private timeOf(sample: number): number {
-    const meta = this.dataset()?.metadata as { sample_interval?: number } | undefined;
-    const d = this.input;
-    const dt = meta?.sample_interval ?? (d ? d.sampleInterval / d.sampleStep : 1);
-    const base = d ? d.timeStart - d.sampleStart * dt : 0;
-    return base + sample * dt;
+    return sampleTime(sample, this.input, (this.dataset()?.metadata as { sample_interval?: number } | undefined)?.sample_interval);
   }
 
   zoom(factor: number, fx = 0.5, fy = 0.5): void {

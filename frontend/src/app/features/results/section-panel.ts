@@ -1,23 +1,11 @@
+import { Margin, Rect, View, densityImage, drawWindowImage, plotRect } from '../viewer/draw';
 import { ticks } from '../viewer/ticks';
-import { ColormapName, colormap, renderDensity } from '../viewer/render';
+import { ColormapName } from '../viewer/render';
 import { TraceWindow } from '../viewer/trace-window';
 
-/** The visible part of a section, in trace and sample indices of the full data (floats). */
-export interface View {
-  t0: number;
-  t1: number;
-  s0: number;
-  s1: number;
-}
+export type { Rect, View };
 
-export interface Rect {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
-
-export const PANEL_MARGIN = { left: 52, top: 26, right: 8, bottom: 8 };
+export const PANEL_MARGIN: Margin = { left: 52, top: 26, right: 8, bottom: 8 };
 
 /** One canvas of the result viewer: an image of one window, drawn under a shared view. */
 export class SectionPanel {
@@ -27,21 +15,13 @@ export class SectionPanel {
   constructor(readonly canvas: HTMLCanvasElement) {}
 
   plot(): Rect {
-    const c = this.canvas;
-    const m = PANEL_MARGIN;
-    return { x: m.left, y: m.top, w: Math.max(10, c.width - m.left - m.right), h: Math.max(10, c.height - m.top - m.bottom) };
+    return plotRect(this.canvas, PANEL_MARGIN);
   }
 
   /** Build the variable-density image of `values` (laid out as `w`) with a given symmetric clip. */
   setImage(w: TraceWindow, values: Float32Array, clip: number, gain: number, cmap: ColormapName): void {
-    const img = this.image ?? document.createElement('canvas');
-    img.width = Math.max(1, w.nTraces);
-    img.height = Math.max(1, w.nSamples);
-    const ctx = img.getContext('2d');
-    if (!ctx) return;
-    const id = ctx.createImageData(img.width, img.height);
-    renderDensity(values, w.nTraces, w.nSamples, clip, gain, colormap(cmap), new Uint32Array(id.data.buffer));
-    ctx.putImageData(id, 0, 0);
+    const img = densityImage(this.image, values, w.nTraces, w.nSamples, clip, gain, cmap);
+    if (!img) return;
     this.image = img;
     this.window = w;
   }
@@ -59,10 +39,7 @@ export class SectionPanel {
       ctx.beginPath();
       ctx.rect(p.x, p.y, p.w, p.h);
       ctx.clip();
-      const sx = p.w / (v.t1 - v.t0);
-      const sy = p.h / (v.s1 - v.s0);
-      ctx.imageSmoothingEnabled = false;
-      ctx.drawImage(this.image, p.x + (d.traceStart - v.t0) * sx, p.y + (d.sampleStart - v.s0) * sy, d.nTraces * d.traceStep * sx, d.nSamples * d.sampleStep * sy);
+      drawWindowImage(ctx, this.image, d, p, v);
       ctx.restore();
     }
     ctx.strokeStyle = '#333';

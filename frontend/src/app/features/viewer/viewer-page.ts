@@ -12,21 +12,15 @@ import { datasetsHeaders } from '../../api/fn/datasets/datasets-headers';
 import { TraceHeadersOut } from '../../api/models/trace-headers-out';
 import { DatasetOut } from '../../api/models/dataset-out';
 import { Notifier } from '../../core/errors';
-import { ColormapName, colormap, percentileAbs, renderDensity } from './render';
+import { DisplayControls } from './display-controls';
+import { Margin, Rect, View, densityImage, drawWindowImage, fitToParent, holds, plotRect, sampleTime, windowLabel, windowQuery } from './draw';
+import { ColormapName, percentileAbs } from './render';
 import { DisplayPrefsStore } from './prefs';
 import { Geometry, Section, SectionKind, geometryOf, headerSummary, sectionSize, toDatasetQuery, toSectionWindow, traceOf } from './section';
 import { ticks } from './ticks';
 import { TraceWindow, TraceWindowService, WindowQuery } from './trace-window';
 
 export { ticks };
-
-/** The visible part of the section, in trace and sample indices of the full dataset (floats). */
-interface View {
-  t0: number;
-  t1: number;
-  s0: number;
-  s1: number;
-}
 
 export interface ViewerStats {
   lastRenderMs: number;
@@ -42,7 +36,7 @@ declare global {
   }
 }
 
-const MARGIN = { left: 60, top: 30, right: 10, bottom: 10 };
+const MARGIN: Margin = { left: 60, top: 30, right: 10, bottom: 10 };
 const HEADER_BLOCK = 200;
 
 function sectionKey(s: Section): string {
@@ -51,25 +45,11 @@ function sectionKey(s: Section): string {
 
 @Component({
   selector: 'app-viewer-page',
-  imports: [FormsModule, RouterLink, MatFormFieldModule, MatSelectModule, MatInputModule, MatButtonModule],
+  imports: [FormsModule, RouterLink, MatFormFieldModule, MatSelectModule, MatInputModule, MatButtonModule, DisplayControls],
   template: `
     <h1>Viewer: <a [routerLink]="['/datasets', id()]">{{ dataset()?.name ?? '…' }}</a></h1>
     <section class="controls" aria-label="Display settings">
-      <mat-form-field appearance="outline">
-        <mat-label>Colormap</mat-label>
-        <mat-select [(ngModel)]="cmap" (selectionChange)="rebuild()" name="cmap">
-          <mat-option value="grey">Grey</mat-option>
-          <mat-option value="seismic">Seismic (diverging)</mat-option>
-        </mat-select>
-      </mat-form-field>
-      <mat-form-field appearance="outline">
-        <mat-label>Clip percentile</mat-label>
-        <input matInput type="number" min="50" max="100" step="0.5" [(ngModel)]="clipPct" (change)="rebuild()" name="clip" />
-      </mat-form-field>
-      <mat-form-field appearance="outline">
-        <mat-label>Gain</mat-label>
-        <input matInput type="number" min="0.1" max="100" step="0.1" [(ngModel)]="gain" (change)="rebuild()" name="gain" />
-      </mat-form-field>
+      <app-display-controls [(colormap)]="cmap" [(clipPct)]="clipPct" [(gain)]="gain" (changed)="rebuild()" />
       <mat-form-field appearance="outline">
         <mat-label>Display</mat-label>
         <mat-select [(ngModel)]="mode" (selectionChange)="draw()" name="mode">
@@ -226,15 +206,12 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
     return this.canvasRef().nativeElement;
   }
 
-  private plot(): { x: number; y: number; w: number; h: number } {
-    const c = this.canvas;
-    return { x: MARGIN.left, y: MARGIN.top, w: Math.max(10, c.width - MARGIN.left - MARGIN.right), h: Math.max(10, c.height - MARGIN.top - MARGIN.bottom) };
+  private plot(): Rect {
+    return plotRect(this.canvas, MARGIN);
   }
 
   private fitCanvas(): void {
-    const el = this.stageRef().nativeElement;
-    this.canvas.width = Math.max(100, Math.floor(el.clientWidth));
-    this.canvas.height = Math.max(100, Math.floor(el.clientHeight));
+    fitToParent(this.canvas, this.stageRef().nativeElement);
     this.request();
     this.draw();
   }
@@ -287,23 +264,8 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
   private request(): void {
     if (!this.nTraces) return;
     if (this.section.kind === 'timeslice' && this.data) return; // a time slice is fetched whole
-    const p = this.plot();
-    const v = this.view;
-    const spanT = v.t1 - v.t0;
-    const spanS = v.s1 - v.s0;
-    const traceStep = Math.max(1, Math.floor(spanT / p.w));
-    const sampleStep = Math.max(1, Math.floor(spanS / p.h));
-    const q: WindowQuery = {
-      traceStart: Math.max(0, Math.floor(v.t0 - spanT / 2)),
-      traceStop: Math.min(this.nTraces, Math.ceil(v.t1 + spanT / 2)),
-      traceStep,
-      sampleStart: Math.max(0, Math.floor(v.s0)),
-      sampleStop: Math.min(this.nSamples, Math.ceil(v.s1)),
-      sampleStep,
-    };
-    const d = this.data;
-    if (d && d.traceStep === traceStep && d.sampleStep === sampleStep && d.traceStart <= v.t0 && d.traceStart + d.nTraces * d.traceStep >= v.t1 - traceStep
-      && d.sampleStart <= v.s0 && d.sampleStart + d.nSamples * d.sampleStep >= v.s1 - sampleStep) return; // already held
+    const q = windowQuery(this.view, this.plot(), this.nTraces, this.nSamples);
+    if (holds(this.data, this.view, q)) return; // already held
     this.wanted.next(q);
   }
 
@@ -311,7 +273,7 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
     this.arrivedAt = performance.now();
     this.stats.fetches++;
     this.data = w;
-    this.windowLabel.set(`traces ${w.traceStart}–${w.traceStart + (w.nTraces - 1) * w.traceStep} every ${w.traceStep}, samples every ${w.sampleStep}`);
+    this.windowLabel.set(windowLabel(w));
     this.rebuild();
   }
 
@@ -322,14 +284,8 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
     const t = performance.now();
     const clip = percentileAbs(d.values, Math.min(100, Math.max(1, this.clipPct)));
     this.clipValue.set(clip / Math.max(1e-6, this.gain));
-    const img = this.image ?? document.createElement('canvas');
-    img.width = d.nTraces;
-    img.height = d.nSamples;
-    const ctx = img.getContext('2d');
-    if (!ctx) return;
-    const id = ctx.createImageData(d.nTraces, d.nSamples);
-    renderDensity(d.values, d.nTraces, d.nSamples, clip, this.gain, colormap(this.cmap), new Uint32Array(id.data.buffer));
-    ctx.putImageData(id, 0, 0);
+    const img = densityImage(this.image, d.values, d.nTraces, d.nSamples, clip, this.gain, this.cmap);
+    if (!img) return;
     this.image = img;
     this.drawNow();
     this.stats.lastRenderMs = performance.now() - (this.arrivedAt || t);
@@ -359,17 +315,14 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
       const sy = p.h / (v.s1 - v.s0);
       const wiggle = this.section.kind !== 'timeslice' && (this.mode === 'wiggle' || (this.mode === 'auto' && (v.t1 - v.t0) / d.traceStep <= p.w / 8));
       if (wiggle) this.drawWiggles(ctx, d, p, sx, sy);
-      else {
-        ctx.imageSmoothingEnabled = false;
-        ctx.drawImage(this.image, p.x + (d.traceStart - v.t0) * sx, p.y + (d.sampleStart - v.s0) * sy, d.nTraces * d.traceStep * sx, d.nSamples * d.sampleStep * sy);
-      }
+      else drawWindowImage(ctx, this.image, d, p, v);
       ctx.restore();
       if (!this.stats.nonBlank) this.stats.nonBlank = true;
     }
     this.drawAxes(ctx, p);
   }
 
-  private drawWiggles(ctx: CanvasRenderingContext2D, d: TraceWindow, p: { x: number; y: number; w: number; h: number }, sx: number, sy: number): void {
+  private drawWiggles(ctx: CanvasRenderingContext2D, d: TraceWindow, p: Rect, sx: number, sy: number): void {
     const v = this.view;
     const clip = this.clipValue();
     const spacing = d.traceStep * sx;
@@ -397,14 +350,10 @@ export class ViewerPage implements AfterViewInit, OnDestroy {
    * X-Sample-Interval is that of its decimated samples). */
   private timeOf(sample: number): number {
     if (this.section.kind === 'timeslice') return sample; // the vertical axis is the inline
-    const d = this.data;
-    const metaDt = (this.dataset()?.metadata as { sample_interval?: number } | undefined)?.sample_interval;
-    const dt = metaDt ?? (d ? d.sampleInterval / d.sampleStep : 1);
-    const base = d ? d.timeStart - d.sampleStart * dt : 0;
-    return base + sample * dt;
+    return sampleTime(sample, this.data, (this.dataset()?.metadata as { sample_interval?: number } | undefined)?.sample_interval);
   }
 
-  private drawAxes(ctx: CanvasRenderingContext2D, p: { x: number; y: number; w: number; h: number }): void {
+  private drawAxes(ctx: CanvasRenderingContext2D, p: Rect): void {
     const v = this.view;
     ctx.strokeStyle = '#333';
     ctx.fillStyle = '#222';
