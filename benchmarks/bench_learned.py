@@ -34,6 +34,8 @@ SECTIONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "sections"
 def _sections() -> dict[str, np.ndarray]:
     return {
         "alaska_ho": np.fromfile(SECTIONS / "alaska_1501x534_4ms.f32", "<f4").reshape(534, 1501)[400:],
+        # the whole line (the shipped 2D networks trained on its traces 0-399: classical methods only)
+        "alaska": np.fromfile(SECTIONS / "alaska_1501x534_4ms.f32", "<f4").reshape(534, 1501),
         "freeusp": np.fromfile(SECTIONS / "freeusp_stack_751x1285_4ms.f32", "<f4").reshape(1285, 751),
         "shot": np.fromfile(SECTIONS / "erratic_real_800x220_4ms.f32", "<f4").reshape(220, 800),
         "cube": np.fromfile(SECTIONS / "real3d_300x100x10.f32", "<f4").reshape(10, 100, 300),
