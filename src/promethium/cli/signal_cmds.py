@@ -137,11 +137,11 @@ def _learned(
 
     net = ml.load_model(ml.resolve_model(model, task))
     if finetune_steps is None or finetune_steps > 0:
-        from promethium.ml.train import FINETUNE_DEFAULTS
-
-        steps = finetune_steps or FINETUNE_DEFAULTS[net.spatial_dims][0]
-        ft = bar.add_task(f"fine-tuning on the input ({steps} steps)", total=steps)
-        ml.finetune(net, data, steps=steps, progress=lambda s, n, m: bar.update(ft, completed=s))
+        # None: the model's default number of steps, which the progress callback reports as its total
+        ft = bar.add_task("fine-tuning on the input", total=finetune_steps)
+        ml.finetune(
+            net, data, steps=finetune_steps, progress=lambda s, n, m: bar.update(ft, completed=s, total=n)
+        )
     kw: dict[str, Any] = dict(extra)
     if window is not None:
         if len(window) != net.spatial_dims or None in window:
