@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from promethium.core.errors import ParameterError
-from promethium.signal.reconstruction import list_methods, reconstruct
-from promethium.signal.reconstruction.learned import _windows
+from promethium.signal.reconstruction import learned, list_methods, reconstruct
+from promethium.signal.reconstruction.learned import _lateral, _windows
 
 
 def _plane_waves(
@@ -124,6 +124,8 @@ def test_3d_and_options() -> None:
         ("ridge", 0.0),
         ("holdout", 0.9),
         ("repeats", 0),
+        ("trace_window", 4),
+        ("trace_window", 2.5),
         ("complex_weights", "yes"),
         ("denoise", ("linear",)),
         ("denoise", 3),
@@ -139,3 +141,67 @@ def test_bad_parameters(name: str, value: Any) -> None:
     live[5] = False
     with pytest.raises(ParameterError, match=name):
         reconstruct(d, "fx_learned", mask=live, **{name: value})
+
+
+def test_lateral_windows_partition_of_unity() -> None:
+    for n, w in ((534, 256), (220, 64), (100, 100), (100, None), (50, 200)):
+        lat = _lateral(n, w)
+        np.testing.assert_allclose(lat.sum(axis=0), 1.0, atol=1e-12)
+        assert (lat >= 0).all()
+    assert _lateral(534, 256).shape[0] == 4  # starts 0, 128, 256 and 278 (the last one flush)
+    assert _lateral(100, None).shape[0] == 1
+
+
+def test_trace_window_adapts_to_lateral_change() -> None:
+    """A line whose left half is clean and whose right half is noisy: one set of weights for the whole
+    line under-trusts the neighbours on the clean side; weights per lateral window (pooled with the whole
+    line) fill the clean side better and lose nothing on the whole; a window as long as the line is the
+    whole-line fit exactly."""
+    n = 240
+    clean = _plane_waves(n, 256, (1.0, -0.4), seed=11)
+    noise = np.random.default_rng(12).standard_normal(clean.shape) * 1.5 * clean.std()
+    d = clean + noise * (np.arange(n) >= n // 2)[:, None]
+    live = np.random.default_rng(13).random(n) > 0.5
+    left = np.arange(n) < n // 2
+    whole = _run(d, live, "fx_learned")
+    local = _run(d, live, "fx_learned", trace_window=80)
+    side = live | ~left  # SNR over the hidden traces of the clean half
+    assert _snr(d, local, side) > _snr(d, whole, side) + 0.3, (_snr(d, local, side), _snr(d, whole, side))
+    assert _snr(d, local, live) > _snr(d, whole, live) - 0.1
+    np.testing.assert_array_equal(local[live], d[live])
+    np.testing.assert_array_equal(_run(d, live, "fx_learned", trace_window=n), whole)
+
+
+def test_auto_extra_candidates() -> None:
+    """``extra="auto"``: rank reduction in 2D, POCS and rank reduction in 3D."""
+    d = _plane_waves(48, 128, (1.5, -0.5), seed=1, noise=0.3)
+    live = np.random.default_rng(2).random(48) > 0.5
+    auto = _run(d, live, "fx_learned")
+    np.testing.assert_array_equal(auto, _run(d, live, "fx_learned", extra=("drr",)))
+    assert not np.array_equal(auto, _run(d, live, "fx_learned", extra=()))
+    cube = np.stack([_plane_waves(16, 64, (0.5,), seed=s, noise=0.2) for s in range(4)])
+    live3 = np.random.default_rng(3).random((4, 16)) > 0.5
+    np.testing.assert_array_equal(
+        _run(cube, live3, "fx_learned"), _run(cube, live3, "fx_learned", extra=("pocs", "drr"))
+    )
+
+
+def test_unusable_holdout_set_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``repeats``, a held-out set that cannot sit in gaps like the real ones is left out of the fit
+    instead of sending the whole run to the ``dip`` fallback."""
+    d = _plane_waves(120, 128, (1.0,), seed=5, noise=0.2)
+    live = np.random.default_rng(6).random(120) > 0.5
+    real = learned.holdout_mask
+
+    def fake(lv: np.ndarray, fraction: float, seed: int, margin: int = 3) -> np.ndarray:
+        if seed == 1:  # one wide held-out block: gaps far wider than the real ones
+            held = np.zeros_like(lv)
+            held[10:60] = lv[10:60]
+            return held
+        return real(lv, fraction, seed, margin)
+
+    monkeypatch.setattr(learned, "holdout_mask", fake)
+    two = _run(d, live, "fx_learned", repeats=2)
+    one = _run(d, live, "fx_learned", repeats=1)
+    np.testing.assert_array_equal(two, one)
+    assert not np.array_equal(two, _run(d, live, "dip"))

@@ -5,24 +5,28 @@ Every missing trace is predicted from a few *features*, all traces in their own 
 
 - the candidate reconstructions at the trace: the raw dip-steered prediction
   (:mod:`promethium.signal.reconstruction.dipsteer`, without its own dip/linear combination), linear
-  interpolation and, optionally, further registered methods (``extra``; ``"auto"``: ``pocs`` on 3D data);
+  interpolation and further registered methods (``extra``; ``"auto"``: ``drr``, and ``pocs`` too on 3D
+  data: rank reduction adds a prediction that averages many traces, which on the real sections raised
+  the result by 0.05-0.2 dB at 50 % and 75 % random, 2026-12-05);
 - the sums ``X[i-j] + X[i+j]`` and differences ``X[i+j] - X[i-j]`` of the dip-filled section ``X`` (live
   traces exact, missing ones dip-filled) at ``j = 1 .. neighbours`` traces along the last trace axis (and
   along the inline axis in 3D).
 
-In each time window (``window`` samples, half overlapping, Hann tapers normalised to a partition of
-unity) and at each frequency, complex weights ``w`` minimising ``sum |D - sum_k w_k F_k|^2`` over the
+In each time window (``time_window`` samples, half overlapping, Hann tapers normalised to a partition of
+unity; optionally also per ``trace_window`` traces along the line, pooled with the whole line) and at
+each frequency, complex weights ``w`` minimising ``sum |D - sum_k w_k F_k|^2`` over the
 held-out traces are fitted (ridge-regularised normal equations, smoothed over ``smooth_bins`` frequency
 bins and pooled with the whole-section equations by ``pool``), ``D`` being the recorded spectra of
 held-out live traces and ``F_k`` their features computed from the remaining live traces only. The held-out
-traces are chosen like the real gaps (:func:`promethium.signal.reconstruction.dipsteer.holdout_mask`).
+traces are chosen like the real gaps (:func:`promethium.signal.reconstruction.dipsteer.holdout_mask`),
+``repeats`` times with different seeds, and the equations of all the held-out sets are summed.
 Complex weights on neighbour sums and differences can shift (steer along a local dip) and smooth;
 weights below one shrink what nothing predicts (incoherent noise), so the fit generalises linear, dip and
 ``blend`` weights and learns how far to trust the neighbours at each frequency and depth.
 
-As in ``blend``, when the held-out traces cannot sit in gaps like the real ones (regular decimation) the
-fit would be biased and ``dip`` (with its defaults) is returned instead. Deterministic for a given
-``seed``.
+As in ``blend``, a held-out set whose traces cannot sit in gaps like the real ones (regular decimation)
+would bias the fit and is dropped; without any held-out set left, ``dip`` (with its defaults) is
+returned. Deterministic for a given ``seed``.
 """
 
 from __future__ import annotations
@@ -46,11 +50,12 @@ __all__ = ["METHODS", "learned_fill"]
 _DEFAULTS: dict[str, Any] = {
     "neighbours": 0,
     "time_window": 256,
+    "trace_window": None,
     "smooth_bins": 2.0,
     "pool": 1.0,
     "ridge": 1e-2,
     "holdout": 0.25,
-    "repeats": 1,
+    "repeats": 2,
     "complex_weights": False,
     "denoise": ("fx_decon",),
     "extra": "auto",
@@ -132,6 +137,95 @@ def _run_denoise(name: str, values: np.ndarray, dt: float) -> np.ndarray:
     return out
 
 
+def _lateral(n: int, window: int | None) -> np.ndarray:
+    """Partition of unity over the ``n`` positions of the last trace axis: ``(n_win, n)`` weights of
+    half-overlapping Hann windows ``window`` traces long (one window of ones for ``None`` or
+    ``window >= n``)."""
+    if window is None or window >= n:
+        return np.ones((1, n))
+    starts, length, tapers = _windows(n, window)
+    out = np.zeros((len(starts), n))
+    for i, (s, taper) in enumerate(zip(starts, tapers, strict=True)):
+        out[i, s : s + length] = taper
+    return out
+
+
+def _fit_predict(
+    values: np.ndarray,
+    miss: np.ndarray,
+    helds: list[np.ndarray],
+    cands_full: list[np.ndarray],
+    cands_cv: list[list[np.ndarray]],
+    *,
+    neighbours: int,
+    time_window: int,
+    trace_window: int | None,
+    smooth_bins: float,
+    pool: float,
+    ridge: float,
+    complex_weights: bool,
+) -> np.ndarray:
+    """Weights fitted on the held-out traces (their candidates ``cands_cv``), applied to the candidates of
+    the missing traces: the predictions of the missing traces, ``(n_missing, nt)``.
+
+    Per time window and per lateral window (``trace_window`` traces along the last trace axis, ``None``:
+    the whole line), the normal equations of the held-out traces in the window (weighted by the window's
+    taper) are pooled with those of the time window over the whole line (scaled to the window's share of
+    the held-out traces), so that the weights adapt to lateral changes without losing the whole line's
+    statistics where a window holds few traces."""
+    f_full = _features(cands_full, cands_full[0], miss, neighbours)
+    nt = values.shape[-1]
+    starts, length, tapers = _windows(nt, time_window)
+    nfft = 2 * length
+    lat = _lateral(values.shape[-2], trace_window)  # (n_lat, n_line)
+    n_lat = lat.shape[0]
+    a_sys: list[list[Any]] = [[0.0] * n_lat for _ in starts]
+    b_sys: list[list[Any]] = [[0.0] * n_lat for _ in starts]
+    share = np.zeros(n_lat)
+    for held, cands in zip(helds, cands_cv, strict=True):
+        f_cv = _features(cands, cands[0], held, neighbours)
+        ref = values[held]
+        rw = lat[:, np.nonzero(held)[-1]]  # (n_lat, rows)
+        share += rw.sum(axis=1)
+        for i, (s, taper) in enumerate(zip(starts, tapers, strict=True)):
+            p = _spectra(f_cv, s, length, taper, nfft)  # (K, rows, nf)
+            r = _spectra(ref, s, length, taper, nfft)  # (rows, nf)
+            for j in range(n_lat):
+                pw = p * rw[j][None, :, None] if n_lat > 1 else p
+                a = np.einsum("krf,lrf->fkl", pw.conj(), p)
+                b = np.einsum("krf,rf->fk", pw.conj(), r)
+                if not complex_weights:
+                    a, b = a.real + 0j, b.real + 0j
+                a_sys[i][j] = a_sys[i][j] + _smooth(a, smooth_bins)
+                b_sys[i][j] = b_sys[i][j] + _smooth(b, smooth_bins)
+    share = share / max(float(share.sum()), 1e-30)
+    a_time = [sum(row) for row in a_sys]
+    b_time = [sum(row) for row in b_sys]
+    a_all = sum(a_time) / len(starts)
+    b_all = sum(b_time) / len(starts)
+    pred = np.zeros((f_full.shape[1], nt))
+    mw = lat[:, np.nonzero(miss)[-1]]  # (n_lat, rows)
+    off = (nfft - length) // 2
+    for i, (s, taper) in enumerate(zip(starts, tapers, strict=True)):
+        a_i = a_time[i] + pool * a_all
+        b_i = b_time[i] + pool * b_all
+        spec_full = _spectra(f_full, s, length, taper, nfft)
+        spec = np.zeros(spec_full.shape[1:], dtype=complex)
+        for j in range(n_lat):
+            if n_lat == 1:
+                w = _solve(a_i, b_i, ridge)  # (nf, K)
+            else:
+                w = _solve(a_sys[i][j] + share[j] * a_i, b_sys[i][j] + share[j] * b_i, ridge)
+            if not complex_weights:
+                w = w.real
+            contrib = np.einsum("fk,krf->rf", w, spec_full)
+            spec += contrib if n_lat == 1 else contrib * mw[j][:, None]
+        seg = np.fft.irfft(spec, n=nfft, axis=-1)
+        lo, hi = s - off, s - off + nfft
+        pred[:, max(lo, 0) : min(hi, nt)] += seg[:, max(-lo, 0) : nfft - max(hi - nt, 0)]
+    return pred
+
+
 def learned_fill(
     values: np.ndarray,
     live: np.ndarray,
@@ -139,11 +233,12 @@ def learned_fill(
     *,
     neighbours: int = 0,
     time_window: int = 256,
+    trace_window: int | None = None,
     smooth_bins: float = 2.0,
     pool: float = 1.0,
     ridge: float = 1e-2,
     holdout: float = 0.25,
-    repeats: int = 1,
+    repeats: int = 2,
     complex_weights: bool = False,
     denoise: tuple[str, ...] = ("fx_decon",),
     extra: tuple[str, ...] | str = "auto",
@@ -154,12 +249,16 @@ def learned_fill(
     miss = ~live
     if not miss.any():
         return values.copy()
-    helds = [holdout_mask(live, holdout, seed + r) for r in range(repeats)]
-    for held in helds:
+    # Held-out sets whose gaps look like the real ones; regular decimation cannot be copied onto live
+    # traces (the held-out gaps come out wider than the real ones), and then ``dip`` is returned.
+    helds = []
+    for r in range(repeats):
+        held = holdout_mask(live, holdout, seed + r)
         sub = live & ~held
-        # Regular decimation cannot be copied onto live traces (held-out gaps wider than the real ones).
-        if held.sum() < 2 or sub.sum() < 2 or _mean_run(~sub) > 1.5 * _mean_run(miss):
-            return _run_candidate(get_method("dip", "reconstruct"), values, live, dt)
+        if held.sum() >= 2 and sub.sum() >= 2 and _mean_run(~sub) <= 1.5 * _mean_run(miss):
+            helds.append(held)
+    if not helds:
+        return _run_candidate(get_method("dip", "reconstruct"), values, live, dt)
     n_axes = values.ndim - 1
     d = dipsteer._DEFAULTS
     kw: dict[str, Any] = {
@@ -170,7 +269,7 @@ def learned_fill(
         "eps": float(d["eps"]),
         "step_gap": int(d["step_gap"]),
     }
-    names = (("pocs",) if n_axes == 2 else ()) if extra == "auto" else tuple(extra)
+    names = (("pocs", "drr") if n_axes == 2 else ("drr",)) if extra == "auto" else tuple(extra)
     others = [get_method(n, "reconstruct") for n in names]
 
     def candidates(vals: np.ndarray, lv: np.ndarray, fields: Any) -> tuple[list[np.ndarray], Any]:
@@ -181,39 +280,14 @@ def learned_fill(
         return out, used
 
     cands_full, fields = candidates(values, live, None)
-    f_full = _features(cands_full, cands_full[0], miss, neighbours)
-    nt = values.shape[-1]
-    starts, length, tapers = _windows(nt, time_window)
-    nfft = 2 * length
-    systems: list[list[np.ndarray]] = [[np.zeros(0), np.zeros(0)] for _ in starts]
-    for held in helds:
-        sub = live & ~held
-        sub_values = np.where(sub[..., None], values, 0.0)
-        # Slopes of the full live set, averaged over the wider gaps of the subset (as ``dip`` does).
-        cands_cv, _ = candidates(sub_values, sub, fields)
-        f_cv = _features(cands_cv, cands_cv[0], held, neighbours)
-        ref = values[held]
-        for i, (s, taper) in enumerate(zip(starts, tapers, strict=True)):
-            p = _spectra(f_cv, s, length, taper, nfft)  # (K, rows, nf)
-            r = _spectra(ref, s, length, taper, nfft)  # (rows, nf)
-            a = np.einsum("krf,lrf->fkl", p.conj(), p)
-            b = np.einsum("krf,rf->fk", p.conj(), r)
-            if not complex_weights:
-                a, b = a.real + 0j, b.real + 0j
-            a, b = _smooth(a, smooth_bins), _smooth(b, smooth_bins)
-            systems[i] = [a, b] if systems[i][0].size == 0 else [systems[i][0] + a, systems[i][1] + b]
-    a_all = sum(a for a, _ in systems) / len(systems)
-    b_all = sum(b for _, b in systems) / len(systems)
-    pred = np.zeros((f_full.shape[1], nt))
-    off = (nfft - length) // 2
-    for (a, b), s, taper in zip(systems, starts, tapers, strict=True):
-        w = _solve(a + pool * a_all, b + pool * b_all, ridge)  # (nf, K)
-        if not complex_weights:
-            w = w.real
-        spec = np.einsum("fk,krf->rf", w, _spectra(f_full, s, length, taper, nfft))
-        seg = np.fft.irfft(spec, n=nfft, axis=-1)
-        lo, hi = s - off, s - off + nfft
-        pred[:, max(lo, 0) : min(hi, nt)] += seg[:, max(-lo, 0) : nfft - max(hi - nt, 0)]
+    subs = [live & ~held for held in helds]
+    sub_values = [np.where(sub[..., None], values, 0.0) for sub in subs]
+    # Slopes of the full live set, averaged over the wider gaps of the subset (as ``dip`` does).
+    cands_cv = [candidates(sv, sub, fields)[0] for sv, sub in zip(sub_values, subs, strict=True)]
+    fit: dict[str, Any] = {"neighbours": neighbours, "time_window": time_window, "smooth_bins": smooth_bins}
+    fit["trace_window"] = trace_window
+    fit |= {"pool": pool, "ridge": ridge, "complex_weights": complex_weights}
+    pred = _fit_predict(values, miss, helds, cands_full, cands_cv, **fit)
     out = values.copy()
     out[miss] = pred
     return out
@@ -222,6 +296,8 @@ def learned_fill(
 def _validate(p: dict[str, Any]) -> None:
     check_range("neighbours", p["neighbours"], low=0, high=16, integer=True)
     check_range("time_window", p["time_window"], low=16, high=1_000_000, integer=True)
+    if p["trace_window"] is not None:
+        check_range("trace_window", p["trace_window"], low=8, high=1_000_000, integer=True)
     check_range("smooth_bins", p["smooth_bins"], low=0.0, high=1000.0)
     check_range("pool", p["pool"], low=0.0, high=1e6)
     check_range("ridge", p["ridge"], low=0.0, high=1e6, low_open=True)
@@ -271,6 +347,7 @@ def _learned(values: np.ndarray, live: np.ndarray, dt: float, **params: Any) -> 
         dt,
         neighbours=int(params["neighbours"]),
         time_window=int(params["time_window"]),
+        trace_window=None if params["trace_window"] is None else int(params["trace_window"]),
         smooth_bins=float(params["smooth_bins"]),
         pool=float(params["pool"]),
         ridge=float(params["ridge"]),
