@@ -318,3 +318,24 @@ def test_entry_points_stay_callable_after_submodule_imports() -> None:
         else:
             assert not isinstance(value, types.ModuleType), f"signal.{name} is a module"
     assert sig.reconstruct is reconstruct
+
+
+def test_regular_decimation_detector() -> None:
+    from promethium.signal.masks import make_mask, regular_decimation
+
+    for spec, regular in [
+        ("regular:2", True),
+        ("regular:4", True),
+        ("random:0.5", False),
+        ("random:0.75", False),
+        ("gap:10", False),
+        ("mixed:0.4", False),
+    ]:
+        assert regular_decimation(make_mask((300,), spec, seed=3)) is regular, spec
+        assert regular_decimation(make_mask((5, 60), spec, seed=3)) is regular, spec
+    assert not regular_decimation(np.ones(30, bool))  # nothing missing
+    assert not regular_decimation(np.zeros(30, bool))  # nothing live
+    assert not regular_decimation(np.zeros((0,), bool))
+    almost = make_mask((300,), "regular:2", seed=0)
+    almost[[11, 51, 91]] = True  # a few extra recorded traces keep it regular
+    assert regular_decimation(almost)

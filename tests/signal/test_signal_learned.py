@@ -205,3 +205,15 @@ def test_unusable_holdout_set_is_dropped(monkeypatch: pytest.MonkeyPatch) -> Non
     one = _run(d, live, "fx_learned", repeats=1)
     np.testing.assert_array_equal(two, one)
     assert not np.array_equal(two, _run(d, live, "dip"))
+
+
+def test_auto_extra_none_on_regular_decimation() -> None:
+    """On a regular decimation the transform candidates alias: ``auto`` adds none of them."""
+    d = _plane_waves(200, 64, (0.3,), seed=8, noise=0.2)
+    live = np.zeros(200, dtype=bool)
+    live[::2] = True
+    live[[41, 121]] = True  # two extra recorded traces: held-out sets can sit in gaps like the real ones
+    auto = _run(d, live, "fx_learned", repeats=1)
+    np.testing.assert_array_equal(auto, _run(d, live, "fx_learned", repeats=1, extra=()))
+    assert not np.array_equal(auto, _run(d, live, "dip"))  # fitted, not the fallback
+    assert not np.array_equal(auto, _run(d, live, "fx_learned", repeats=1, extra=("drr",)))

@@ -45,6 +45,7 @@ from promethium.ml.data import (
     synthetic_batch,
 )
 from promethium.ml.errors import CheckpointError
+from promethium.signal import masks
 
 if TYPE_CHECKING:
     import torch
@@ -664,18 +665,9 @@ REGULAR_ANCHOR = 0.3
 
 def regular_decimation(data: SeismicData | np.ndarray, *, share: float = 0.8) -> bool:
     """Whether the dead traces of ``data`` (its trace mask; a boolean live mask also accepted) form a
-    regular decimation: along the last trace axis, at least ``share`` of the steps between consecutive
-    live traces equal one step of 2 or more, and at least a quarter of the traces are dead."""
+    regular decimation (:func:`promethium.signal.masks.regular_decimation`)."""
     live = np.asarray(data.trace_mask if isinstance(data, SeismicData) else data, dtype=bool)
-    if live.ndim == 0 or live.size == 0 or live.mean() > 0.75:
-        return False
-    lines = live.reshape(-1, live.shape[-1])
-    steps = np.concatenate([np.diff(np.flatnonzero(line)) for line in lines])
-    if steps.size == 0:
-        return False
-    values, counts = np.unique(steps, return_counts=True)
-    top = int(np.argmax(counts))
-    return bool(values[top] >= 2 and counts[top] >= share * steps.size)
+    return masks.regular_decimation(live, share=share)
 
 
 def finetune(

@@ -22,7 +22,7 @@ import numpy as np
 
 from promethium.core.errors import ParameterError
 
-__all__ = ["MaskSpec", "apply_mask", "make_mask", "parse_mask_spec"]
+__all__ = ["MaskSpec", "apply_mask", "make_mask", "parse_mask_spec", "regular_decimation"]
 
 KINDS = ("random", "regular", "gap", "gaps", "mixed")
 
@@ -155,3 +155,19 @@ def make_mask(
 def apply_mask(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """A copy of ``values`` (sample axis last) with the removed traces zeroed."""
     return np.where(np.asarray(keep, dtype=bool)[..., None], values, 0).astype(values.dtype, copy=False)
+
+
+def regular_decimation(live: np.ndarray, *, share: float = 0.8) -> bool:
+    """Whether the missing traces of a live mask (bool over the trace axes) form a regular decimation:
+    along the last trace axis, at least ``share`` of the steps between consecutive live traces equal one
+    step of 2 or more, and at least a quarter of the traces are missing."""
+    live = np.asarray(live, dtype=bool)
+    if live.ndim == 0 or live.size == 0 or live.mean() > 0.75:
+        return False
+    lines = live.reshape(-1, live.shape[-1])
+    steps = np.concatenate([np.diff(np.flatnonzero(line)) for line in lines])
+    if steps.size == 0:
+        return False
+    values, counts = np.unique(steps, return_counts=True)
+    top = int(np.argmax(counts))
+    return bool(values[top] >= 2 and counts[top] >= share * steps.size)

@@ -7,7 +7,8 @@ Every missing trace is predicted from a few *features*, all traces in their own 
   (:mod:`promethium.signal.reconstruction.dipsteer`, without its own dip/linear combination), linear
   interpolation and further registered methods (``extra``; ``"auto"``: ``drr``, and ``pocs`` too on 3D
   data: rank reduction adds a prediction that averages many traces, which on the real sections raised
-  the result by 0.05-0.2 dB at 50 % and 75 % random, 2026-12-05);
+  the result by 0.05-0.2 dB at 50 % and 75 % random, 2026-12-05; none on a regular decimation, where
+  both alias and the held-out traces cannot show it);
 - the sums ``X[i-j] + X[i+j]`` and differences ``X[i+j] - X[i-j]`` of the dip-filled section ``X`` (live
   traces exact, missing ones dip-filled) at ``j = 1 .. neighbours`` traces along the last trace axis (and
   along the inline axis in 3D).
@@ -38,6 +39,7 @@ from scipy import ndimage
 
 from promethium.core.errors import ParameterError
 from promethium.signal._base import check_range
+from promethium.signal.masks import regular_decimation
 from promethium.signal.reconstruction import dipsteer
 from promethium.signal.reconstruction._registry import Method, get_method
 from promethium.signal.reconstruction.baseline import linear_fill
@@ -269,7 +271,13 @@ def learned_fill(
         "eps": float(d["eps"]),
         "step_gap": int(d["step_gap"]),
     }
-    names = (("pocs", "drr") if n_axes == 2 else ("drr",)) if extra == "auto" else tuple(extra)
+    if extra == "auto":
+        # Transform methods alias on a regular decimation (they score far below linear there): none then.
+        names: tuple[str, ...] = (
+            () if regular_decimation(live) else ("pocs", "drr") if n_axes == 2 else ("drr",)
+        )
+    else:
+        names = tuple(extra)
     others = [get_method(n, "reconstruct") for n in names]
 
     def candidates(vals: np.ndarray, lv: np.ndarray, fields: Any) -> tuple[list[np.ndarray], Any]:
