@@ -9,7 +9,8 @@ import pytest
 
 from promethium.core.errors import ParameterError
 from promethium.signal.reconstruction import learned, list_methods, reconstruct
-from promethium.signal.reconstruction.learned import _lateral, _windows
+from promethium.signal.reconstruction._windows import hann_partition
+from promethium.signal.reconstruction.learned import _lateral
 
 
 def _plane_waves(
@@ -47,7 +48,7 @@ def test_registered() -> None:
 
 def test_windows_partition_of_unity() -> None:
     for nt, w in ((300, 64), (256, 256), (100, 256), (1501, 256)):
-        starts, length, tapers = _windows(nt, w)
+        starts, length, tapers = hann_partition(nt, w)
         total = np.zeros(nt)
         for s, t in zip(starts, tapers, strict=True):
             total[s : s + length] += t

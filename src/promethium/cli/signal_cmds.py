@@ -236,10 +236,11 @@ def reconstruct_cmd(
     """Fill the missing and dead traces of IN (those its trace mask marks) and write OUT.
 
     Recorded traces are kept exactly. Methods: linear, nearest, sinc (baselines), pocs, fista, drr,
-    mssa, fx_predict (regular decimation), dip (along local slopes), blend and fx_learned (combinations
-    fitted on held-out traces), unet (a trained network: the shipped model unless --model names
-    another; --finetune adapts it to IN first) and unet3d (the 3D network, for volumes: it uses the
-    inline and crossline directions at once).
+    mssa, fx_predict (regular decimation), dip (along local slopes), fx_pef (f-x prediction-error
+    filters: gaps, crossing events), blend and fx_learned (combinations fitted on held-out traces),
+    unet (a trained network: the shipped model unless --model names another; --finetune adapts it to
+    IN first) and unet3d (the 3D network, for volumes: it uses the inline and crossline directions at
+    once).
 
     **Examples**
 

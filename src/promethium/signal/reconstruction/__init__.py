@@ -98,8 +98,9 @@ def reconstruct(
         One of :func:`list_methods` ``("reconstruct")``: ``linear``, ``nearest``, ``sinc`` (baselines),
         ``pocs`` (Fourier thresholding), ``fista`` (sparse inversion with pylops), ``drr`` / ``mssa``
         (damped / plain rank reduction in f-x or f-x-y), ``fx_predict`` (f-x prediction, dealiased, for
-        regular decimation), ``dip`` (structure-oriented interpolation along local slopes), ``blend`` and
-        ``fx_learned`` (predictions combined per frequency with weights fitted on held-out live traces).
+        regular decimation), ``dip`` (structure-oriented interpolation along local slopes), ``fx_pef``
+        (f-x prediction-error filters, least squares), ``blend`` and ``fx_learned`` (predictions
+        combined per frequency with weights fitted on held-out live traces).
     mask:
         Live-trace mask over the trace axes (``True`` = recorded); default: the data's ``trace_mask``.
     window, overlap:

@@ -41,6 +41,7 @@ _MODULES: dict[str, str] = {
     "dip": "promethium.signal.reconstruction.dipsteer",
     "blend": "promethium.signal.reconstruction.ensemble",
     "fx_learned": "promethium.signal.reconstruction.learned",
+    "fx_pef": "promethium.signal.reconstruction.pef",
     # denoising
     "fx_decon": "promethium.signal.reconstruction.fxpredict",
     "rank_denoise": "promethium.signal.reconstruction.rank",

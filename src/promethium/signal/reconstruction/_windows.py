@@ -19,7 +19,14 @@ import numpy as np
 
 from promethium.core.errors import ParameterError
 
-__all__ = ["WindowPlan", "apply_windowed", "default_workers", "plan_windows", "window_starts"]
+__all__ = [
+    "WindowPlan",
+    "apply_windowed",
+    "default_workers",
+    "hann_partition",
+    "plan_windows",
+    "window_starts",
+]
 
 
 def window_starts(n: int, size: int, overlap: int) -> list[int]:
@@ -31,6 +38,22 @@ def window_starts(n: int, size: int, overlap: int) -> list[int]:
     starts = list(range(0, n - size, step))
     starts.append(n - size)
     return sorted(set(starts))
+
+
+def hann_partition(n: int, window: int) -> tuple[list[int], int, np.ndarray]:
+    """Half-overlapping Hann (sin^2) windows of ``window`` samples over ``range(n)``, normalised to a
+    partition of unity: window starts, their length and the tapers (``(n_win, length)``); one window of
+    ones when ``n <= window``. The frequency-domain methods (``fx_learned``, ``fx_pef``) cut the time axis
+    with them."""
+    if n <= window:
+        return [0], n, np.ones((1, n))
+    hop = window // 2
+    starts = [*range(0, n - window, hop), n - window]
+    raw = np.sin(np.pi * (np.arange(window) + 0.5) / window) ** 2
+    total = np.zeros(n)
+    for s in starts:
+        total[s : s + window] += raw
+    return starts, window, np.stack([raw / total[s : s + window] for s in starts])
 
 
 def _ramp(length: int, overlap_lo: int, overlap_hi: int) -> np.ndarray:

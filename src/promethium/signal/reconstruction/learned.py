@@ -42,6 +42,7 @@ from promethium.signal._base import check_range
 from promethium.signal.masks import regular_decimation
 from promethium.signal.reconstruction import dipsteer
 from promethium.signal.reconstruction._registry import Method, get_method
+from promethium.signal.reconstruction._windows import hann_partition
 from promethium.signal.reconstruction.baseline import linear_fill
 from promethium.signal.reconstruction.dipsteer import holdout_mask
 from promethium.signal.reconstruction.ensemble import _mean_run, _run_candidate
@@ -85,20 +86,6 @@ def _features(cands: list[np.ndarray], filled: np.ndarray, rows: np.ndarray, nei
             feats.append(lo[rows] + hi[rows])
             feats.append(hi[rows] - lo[rows])
     return np.stack(feats)
-
-
-def _windows(nt: int, window: int) -> tuple[list[int], int, np.ndarray]:
-    """Window starts, length and tapers (``(n_win, length)``) forming a partition of unity over ``nt``."""
-    if nt <= window:
-        return [0], nt, np.ones((1, nt))
-    hop = window // 2
-    starts = [*range(0, nt - window, hop), nt - window]
-    raw = np.sin(np.pi * (np.arange(window) + 0.5) / window) ** 2
-    total = np.zeros(nt)
-    for s in starts:
-        total[s : s + window] += raw
-    tapers = np.stack([raw / total[s : s + window] for s in starts])
-    return starts, window, tapers
 
 
 def _spectra(x: np.ndarray, s: int, length: int, taper: np.ndarray, nfft: int) -> np.ndarray:
@@ -145,7 +132,7 @@ def _lateral(n: int, window: int | None) -> np.ndarray:
     ``window >= n``)."""
     if window is None or window >= n:
         return np.ones((1, n))
-    starts, length, tapers = _windows(n, window)
+    starts, length, tapers = hann_partition(n, window)
     out = np.zeros((len(starts), n))
     for i, (s, taper) in enumerate(zip(starts, tapers, strict=True)):
         out[i, s : s + length] = taper
@@ -177,7 +164,7 @@ def _fit_predict(
     statistics where a window holds few traces."""
     f_full = _features(cands_full, cands_full[0], miss, neighbours)
     nt = values.shape[-1]
-    starts, length, tapers = _windows(nt, time_window)
+    starts, length, tapers = hann_partition(nt, time_window)
     nfft = 2 * length
     lat = _lateral(values.shape[-2], trace_window)  # (n_lat, n_line)
     n_lat = lat.shape[0]
