@@ -5,23 +5,23 @@ Run from the repository root (``../shared/data/sections`` beside it)::
     nice -n 5 .venv/bin/python benchmarks/bench_ceiling.py [--sections alaska_ho,shot,freeusp,cube]
         [--fractions 0.1,0.25,0.5,0.75] [--json out.json]
 
-The quality targets of reconstruction are margins over the best classical method at 50 % and 75 % of
-the traces removed at random. This benchmark measures the room there is for such margins on each real
-section: the hidden-trace SNR of the best classical method (linear, dip-steered, f-x learned) when only
-10 % or 25 % of the traces are hidden, where almost every hidden trace still has both neighbours
-recorded: it shows how much of a trace its neighbours explain. What is left (incoherent noise, energy
-that does not continue from trace to trace) no method, classical or learned, can predict from the
-recorded traces. It is not a strict bound (a better method would also do better at 10 %), but it sizes
-the room. The shipped network (``unet-reconstruct``;
-``unet3d-reconstruct`` on the cube) runs on the same masks as is, for comparison (``--no-learned``
-skips it). A method that fills 50 % of missing traces ``X`` dB above the best classical method must
-therefore beat, by about ``X`` minus the 10 %-to-50 % drop, what the same classical methods reach with
-90 % of the traces recorded: the last columns show that amount.
+The quality targets of reconstruction are margins over the best classical method at 50 % and 75 % of the
+traces removed at random. This benchmark measures the room there is for such margins on each real
+section: the hidden-trace SNR of the best classical method (linear, dip-steered, f-x learned, f-x
+prediction-error filters) when only 10 % or 25 % of the traces are hidden, where almost every hidden
+trace still has both neighbours recorded: it shows how much of a trace its neighbours explain. What is
+left (incoherent noise, energy that does not continue from trace to trace) no method, classical or
+learned, can predict from the recorded traces. It is not a strict bound (a better method would also do
+better at 10 %), but it sizes the room. The shipped network (``unet-reconstruct``;
+``unet3d-reconstruct`` on the cube) runs on the same masks as is, for comparison (``--no-learned`` skips
+it). A method that fills 50 % of missing traces ``X`` dB above the best classical method must therefore
+beat, by about ``X`` minus the 10 %-to-50 % drop, what the same classical methods reach with 90 % of the
+traces recorded: the last columns show that amount.
 
 ``--same-traces 0.1`` (default) scores the comparison like for like: the very traces hidden at 50 %
 (75 %) are filled a group of 10 % of all traces at a time, every other trace recorded
-(``same_traces_dip``, ``same_traces_fx_learned``), so the hidden set is the same and only the
-neighbours differ.
+(``same_traces_dip``, ``same_traces_fx_learned``, ``same_traces_fx_pef``), so the hidden set is the
+same and only the neighbours differ.
 
 Same masks as ``bench_learned.py`` (``make_mask(shape, f"random:{fraction}", seed=0)``); SNR in dB
 over the hidden traces only (``promethium.signal.metrics.snr_missing``).
@@ -44,7 +44,7 @@ from bench_learned import _sections  # noqa: E402
 
 __all__ = ["main"]
 
-METHODS = ("linear", "dip", "fx_learned")
+METHODS = ("linear", "dip", "fx_learned", "fx_pef")
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                 hidden = np.flatnonzero(~keep.ravel())
                 order = np.random.default_rng(1).permutation(hidden)
                 groups = np.array_split(order, int(np.ceil(hidden.size / (args.same_traces * keep.size))))
-                for method in ("dip", "fx_learned"):
+                for method in ("dip", "fx_learned", "fx_pef"):
                     t0 = time.perf_counter()
                     filled = np.zeros_like(ref.values)
                     for g in groups:

@@ -46,7 +46,7 @@ SECTIONS: dict[str, tuple[str, tuple[int, ...]]] = {
     "cube": ("real3d_300x100x10.f32", (10, 100, 300)),
 }
 CASES = {"random50": "random:0.5", "random75": "random:0.75", "regular2": "regular:2", "gap10": "gap:10"}
-OURS = ["linear", "sinc", "pocs", "fista", "drr", "mssa", "fx_predict", "dip"]
+OURS = ["linear", "sinc", "pocs", "fista", "drr", "mssa", "fx_predict", "dip", "fx_pef"]
 PEERS = ["peer:linear", "peer:pydrr", "peer:pylops-fista"]
 
 
