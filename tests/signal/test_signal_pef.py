@@ -140,6 +140,7 @@ def test_noise_only_and_short_lines_stay_finite() -> None:
         ("order", 2.5),
         ("prewhitening", 0.0),
         ("time_window", 4),
+        ("smooth_bins", -1.0),
         ("n_iter", 0),
         ("outer", 0),
         ("init", "nope"),
