@@ -24,7 +24,10 @@ __all__ = [
     "apply_windowed",
     "default_workers",
     "hann_partition",
+    "overlap_add",
     "plan_windows",
+    "segment_spectra",
+    "smooth_frequency",
     "window_starts",
 ]
 
@@ -54,6 +57,37 @@ def hann_partition(n: int, window: int) -> tuple[list[int], int, np.ndarray]:
     for s in starts:
         total[s : s + window] += raw
     return starts, window, np.stack([raw / total[s : s + window] for s in starts])
+
+
+def segment_spectra(x: np.ndarray, start: int, length: int, taper: np.ndarray, nfft: int) -> np.ndarray:
+    """Spectra (rfft along the last axis) of the tapered time segment ``[start, start + length)`` of
+    ``x``, the segment centred in ``nfft`` samples so that filtering it does not wrap round."""
+    buf = np.zeros((*x.shape[:-1], nfft))
+    off = (nfft - length) // 2
+    buf[..., off : off + length] = x[..., start : start + length] * taper
+    return np.fft.rfft(buf, axis=-1)
+
+
+def overlap_add(acc: np.ndarray, spec: np.ndarray, start: int, length: int, nfft: int) -> None:
+    """Add the inverse rfft of ``spec`` (the processed spectra of :func:`segment_spectra`'s segment at
+    ``start``) into ``acc`` (time last) in place, whole ``nfft`` samples and clipped to ``acc``'s
+    ends: what filtering spread outside the segment is kept."""
+    nt = acc.shape[-1]
+    seg = np.fft.irfft(spec, n=nfft, axis=-1)
+    lo = start - (nfft - length) // 2
+    hi = lo + nfft
+    acc[..., max(lo, 0) : min(hi, nt)] += seg[..., max(-lo, 0) : nfft - max(hi - nt, 0)]
+
+
+def smooth_frequency(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Complex ``x`` smoothed along its first (frequency) axis by a Gaussian of ``sigma`` bins (``x``
+    itself for ``sigma <= 0``): regularises per-frequency normal equations."""
+    if sigma <= 0:
+        return x
+    from scipy import ndimage
+
+    real = ndimage.gaussian_filter1d(x.real, sigma, axis=0, mode="nearest")
+    return real + 1j * ndimage.gaussian_filter1d(x.imag, sigma, axis=0, mode="nearest")
 
 
 def _ramp(length: int, overlap_lo: int, overlap_hi: int) -> np.ndarray:

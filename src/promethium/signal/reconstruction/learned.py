@@ -35,14 +35,18 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from promethium.core.errors import ParameterError
 from promethium.signal._base import check_range
 from promethium.signal.masks import regular_decimation
 from promethium.signal.reconstruction import dipsteer
 from promethium.signal.reconstruction._registry import Method, get_method
-from promethium.signal.reconstruction._windows import hann_partition
+from promethium.signal.reconstruction._windows import (
+    hann_partition,
+    overlap_add,
+    segment_spectra,
+    smooth_frequency,
+)
 from promethium.signal.reconstruction.baseline import linear_fill
 from promethium.signal.reconstruction.dipsteer import holdout_mask
 from promethium.signal.reconstruction.ensemble import _mean_run, _run_candidate
@@ -88,15 +92,6 @@ def _features(cands: list[np.ndarray], filled: np.ndarray, rows: np.ndarray, nei
     return np.stack(feats)
 
 
-def _spectra(x: np.ndarray, s: int, length: int, taper: np.ndarray, nfft: int) -> np.ndarray:
-    """Spectra of the tapered segment ``[s, s + length)`` of the rows of ``x`` (last axis time), the segment
-    centred in ``nfft`` samples."""
-    buf = np.zeros((*x.shape[:-1], nfft))
-    off = (nfft - length) // 2
-    buf[..., off : off + length] = x[..., s : s + length] * taper
-    return np.fft.rfft(buf, axis=-1)
-
-
 def _solve(a: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
     """Ridge solution of the per-frequency normal equations ``a w = b`` (``a``: ``(nf, K, K)``)."""
     k = a.shape[-1]
@@ -104,14 +99,6 @@ def _solve(a: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
     floor = ridge * diag.mean() + 1e-30
     a = a + (ridge * diag + floor)[:, None, None] * np.eye(k)
     return np.linalg.solve(a, b[..., None])[..., 0]
-
-
-def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
-    if sigma <= 0:
-        return x
-    return ndimage.gaussian_filter1d(x.real, sigma, axis=0, mode="nearest") + 1j * ndimage.gaussian_filter1d(
-        x.imag, sigma, axis=0, mode="nearest"
-    )
 
 
 def _run_denoise(name: str, values: np.ndarray, dt: float) -> np.ndarray:
@@ -177,16 +164,16 @@ def _fit_predict(
         rw = lat[:, np.nonzero(held)[-1]]  # (n_lat, rows)
         share += rw.sum(axis=1)
         for i, (s, taper) in enumerate(zip(starts, tapers, strict=True)):
-            p = _spectra(f_cv, s, length, taper, nfft)  # (K, rows, nf)
-            r = _spectra(ref, s, length, taper, nfft)  # (rows, nf)
+            p = segment_spectra(f_cv, s, length, taper, nfft)  # (K, rows, nf)
+            r = segment_spectra(ref, s, length, taper, nfft)  # (rows, nf)
             for j in range(n_lat):
                 pw = p * rw[j][None, :, None] if n_lat > 1 else p
                 a = np.einsum("krf,lrf->fkl", pw.conj(), p)
                 b = np.einsum("krf,rf->fk", pw.conj(), r)
                 if not complex_weights:
                     a, b = a.real + 0j, b.real + 0j
-                a_sys[i][j] = a_sys[i][j] + _smooth(a, smooth_bins)
-                b_sys[i][j] = b_sys[i][j] + _smooth(b, smooth_bins)
+                a_sys[i][j] = a_sys[i][j] + smooth_frequency(a, smooth_bins)
+                b_sys[i][j] = b_sys[i][j] + smooth_frequency(b, smooth_bins)
     share = share / max(float(share.sum()), 1e-30)
     a_time = [sum(row) for row in a_sys]
     b_time = [sum(row) for row in b_sys]
@@ -194,11 +181,10 @@ def _fit_predict(
     b_all = sum(b_time) / len(starts)
     pred = np.zeros((f_full.shape[1], nt))
     mw = lat[:, np.nonzero(miss)[-1]]  # (n_lat, rows)
-    off = (nfft - length) // 2
     for i, (s, taper) in enumerate(zip(starts, tapers, strict=True)):
         a_i = a_time[i] + pool * a_all
         b_i = b_time[i] + pool * b_all
-        spec_full = _spectra(f_full, s, length, taper, nfft)
+        spec_full = segment_spectra(f_full, s, length, taper, nfft)
         spec = np.zeros(spec_full.shape[1:], dtype=complex)
         for j in range(n_lat):
             if n_lat == 1:
@@ -209,9 +195,7 @@ def _fit_predict(
                 w = w.real
             contrib = np.einsum("fk,krf->rf", w, spec_full)
             spec += contrib if n_lat == 1 else contrib * mw[j][:, None]
-        seg = np.fft.irfft(spec, n=nfft, axis=-1)
-        lo, hi = s - off, s - off + nfft
-        pred[:, max(lo, 0) : min(hi, nt)] += seg[:, max(-lo, 0) : nfft - max(hi - nt, 0)]
+        overlap_add(pred, spec, s, length, nfft)
     return pred
 
 

@@ -42,11 +42,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from promethium.signal._base import check_choice, check_range
 from promethium.signal.reconstruction._registry import Method
-from promethium.signal.reconstruction._windows import hann_partition
+from promethium.signal.reconstruction._windows import (
+    hann_partition,
+    overlap_add,
+    segment_spectra,
+    smooth_frequency,
+)
 
 __all__ = ["METHODS", "pef_fill"]
 
@@ -70,22 +74,14 @@ def _lagged(x: np.ndarray, p: int, direction: int) -> tuple[np.ndarray, np.ndarr
     return x[..., : n - p], np.stack([x[..., j : n - p + j] for j in range(1, p + 1)], axis=-1)
 
 
-def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
-    """``x`` smoothed along its first (frequency) axis by a Gaussian of ``sigma`` bins."""
-    if sigma <= 0:
-        return x
-    real = ndimage.gaussian_filter1d(x.real, sigma, axis=0, mode="nearest")
-    return real + 1j * ndimage.gaussian_filter1d(x.imag, sigma, axis=0, mode="nearest")
-
-
 def _fit(
     lines: np.ndarray, p: int, prewhitening: float, direction: int, smooth_bins: float = 0.0
 ) -> np.ndarray:
     """Prediction filters per frequency, ``(nf, p)``, fitted on ``lines`` (``(nf, n_lines, n)``)
     pooled over the lines, the normal equations smoothed over ``smooth_bins`` frequency bins."""
     y, z = _lagged(lines, p, direction)
-    a = _smooth(np.einsum("fokj,fokl->fjl", z.conj(), z), smooth_bins)
-    b = _smooth(np.einsum("fokj,fok->fj", z.conj(), y), smooth_bins)
+    a = smooth_frequency(np.einsum("fokj,fokl->fjl", z.conj(), z), smooth_bins)
+    b = smooth_frequency(np.einsum("fokj,fok->fj", z.conj(), y), smooth_bins)
     diag = np.real(np.trace(a, axis1=-2, axis2=-1)) / p
     floor = prewhitening * diag + 1e-12 * (float(diag.max()) + 1e-300)
     a = a + floor[:, None, None] * np.eye(p)
@@ -196,12 +192,9 @@ def pef_fill(
     nt = values.shape[-1]
     starts, length, tapers = hann_partition(nt, time_window)
     nfft = 2 * length
-    off = (nfft - length) // 2
 
     def spectra(x: np.ndarray, s: int, taper: np.ndarray) -> np.ndarray:
-        buf = np.zeros((*x.shape[:-1], nfft))
-        buf[..., off : off + length] = x[..., s : s + length] * taper
-        return np.moveaxis(np.fft.rfft(buf, axis=-1), -1, 0)  # (nf, *traces)
+        return np.moveaxis(segment_spectra(x, s, length, taper, nfft), -1, 0)  # (nf, *traces)
 
     for _ in range(outer):
         acc = np.zeros_like(values)
@@ -215,9 +208,7 @@ def pef_fill(
                 filters.append((ax, fwd, _fit(lines, orders[ax], prewhitening, -1, smooth_bins)))
             mask = np.broadcast_to(miss, spec.shape)
             filled = _solve(spectra(values, s, taper), mask, filters, n_iter)
-            seg = np.fft.irfft(np.moveaxis(filled, 0, -1), n=nfft, axis=-1)
-            lo, hi = s - off, s - off + nfft
-            acc[..., max(lo, 0) : min(hi, nt)] += seg[..., max(-lo, 0) : nfft - max(hi - nt, 0)]
+            overlap_add(acc, np.moveaxis(filled, 0, -1), s, length, nfft)
         current = values.copy()
         current[miss] = acc[miss]
     return current
