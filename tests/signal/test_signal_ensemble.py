@@ -10,35 +10,7 @@ import pytest
 from promethium.core.errors import ParameterError
 from promethium.signal.reconstruction import list_methods, reconstruct
 from promethium.signal.reconstruction.ensemble import blend_fill, fit_band_weights
-
-
-def _plane_waves(
-    nx: int, nt: int, slopes: tuple[float, ...], seed: int = 0, noise: float = 0.0
-) -> np.ndarray:
-    """Sum of plane waves (slopes in samples per trace), band-limited around 25 Hz at 4 ms, plus white
-    noise of ``noise`` times the signal's standard deviation."""
-    rng = np.random.default_rng(seed)
-    f = np.fft.rfftfreq(3 * nt, 0.004)
-    x = np.arange(nx)[:, None] - nx / 2
-    out = np.zeros((nx, nt))
-    for p in slopes:
-        spec = (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) * np.exp(
-            -(((f - 25) / 12) ** 2)
-        )
-        shifted = np.fft.irfft(
-            spec[None, :] * np.exp(-2j * np.pi * np.fft.rfftfreq(3 * nt) * p * x), n=3 * nt
-        )
-        out += shifted[:, nt : 2 * nt]
-    return out + noise * out.std() * rng.standard_normal(out.shape)
-
-
-def _snr(ref: np.ndarray, est: np.ndarray, live: np.ndarray) -> float:
-    r, e = ref[~live], est[~live]
-    return float(10 * np.log10(np.sum(r**2) / np.sum((r - e) ** 2)))
-
-
-def _run(data: np.ndarray, live: np.ndarray, method: str, **kw: Any) -> np.ndarray:
-    return np.asarray(reconstruct(np.where(live[..., None], data, 0.0), method, mask=live, dt_ms=4.0, **kw))
+from recon_helpers import plane_waves, run_method, snr_hidden
 
 
 def test_registered() -> None:
@@ -46,31 +18,33 @@ def test_registered() -> None:
 
 
 def test_not_worse_than_best_candidate_and_live_exact() -> None:
-    d = _plane_waves(48, 128, (1.5, -0.5), seed=1, noise=0.2)
+    d = plane_waves(48, 128, (1.5, -0.5), seed=1, noise=0.2)
     live = np.random.default_rng(2).random(48) > 0.5
-    snrs = {m: _snr(d, _run(d, live, m), live) for m in ("dip", "pocs", "linear")}
-    out = _run(d, live, "blend")
-    got = _snr(d, out, live)
+    snrs = {m: snr_hidden(d, run_method(d, live, m), live) for m in ("dip", "pocs", "linear")}
+    out = run_method(d, live, "blend")
+    got = snr_hidden(d, out, live)
     assert got >= max(snrs.values()) - 0.5, (got, snrs)
     assert got > snrs["linear"] + 3.0, (got, snrs)
     np.testing.assert_array_equal(out[live], d[live])
     # Deterministic.
-    np.testing.assert_array_equal(out, _run(d, live, "blend"))
+    np.testing.assert_array_equal(out, run_method(d, live, "blend"))
 
 
 def test_gap_beats_linear() -> None:
-    d = _plane_waves(64, 128, (1.2,), seed=3)
+    d = plane_waves(64, 128, (1.2,), seed=3)
     live = np.ones(64, dtype=bool)
     live[27:37] = False
-    lin = _snr(d, _run(d, live, "linear"), live)
-    got = _snr(d, _run(d, live, "blend", methods=("dip", "linear")), live)
+    lin = snr_hidden(d, run_method(d, live, "linear"), live)
+    got = snr_hidden(d, run_method(d, live, "blend", methods=("dip", "linear")), live)
     assert got > lin + 6.0, (lin, got)
 
 
 def test_single_method_is_that_method() -> None:
-    d = _plane_waves(32, 64, (0.8,), seed=4)
+    d = plane_waves(32, 64, (0.8,), seed=4)
     live = np.random.default_rng(4).random(32) > 0.4
-    np.testing.assert_allclose(_run(d, live, "blend", methods=("linear",)), _run(d, live, "linear"))
+    np.testing.assert_allclose(
+        run_method(d, live, "blend", methods=("linear",)), run_method(d, live, "linear")
+    )
 
 
 def test_weights_non_negative_and_exact_candidate_recovered() -> None:
@@ -90,7 +64,7 @@ def test_weights_non_negative_and_exact_candidate_recovered() -> None:
 def test_blend_fill_returns_band_weights_3d() -> None:
     ni, nc, nt = 6, 16, 64
     il, xl = np.meshgrid(np.arange(ni), np.arange(nc), indexing="ij")
-    base = _plane_waves(1, 3 * nt, (0.0,), seed=6)[0]
+    base = plane_waves(1, 3 * nt, (0.0,), seed=6)[0]
     f = np.fft.rfftfreq(base.size)
     d = np.fft.irfft(
         np.fft.rfft(base) * np.exp(-2j * np.pi * f * (0.7 * il - 1.1 * xl)[..., None]), n=base.size
@@ -104,7 +78,7 @@ def test_blend_fill_returns_band_weights_3d() -> None:
     assert w.shape == (13, 2)
     assert (w >= 0).all()
     assert np.isfinite(out).all()
-    assert _snr(d, out, live) > _snr(d, _run(d, live, "linear"), live)
+    assert snr_hidden(d, out, live) > snr_hidden(d, run_method(d, live, "linear"), live)
 
 
 @pytest.mark.parametrize(
@@ -122,7 +96,7 @@ def test_blend_fill_returns_band_weights_3d() -> None:
     ],
 )
 def test_bad_parameters(name: str, value: Any) -> None:
-    d = _plane_waves(16, 64, (0.0,))
+    d = plane_waves(16, 64, (0.0,))
     live = np.ones(16, dtype=bool)
     live[5] = False
     with pytest.raises(ParameterError, match=name):

@@ -12,32 +12,7 @@ from hypothesis import strategies as st
 from promethium.core.errors import ParameterError
 from promethium.signal.reconstruction import list_methods, reconstruct
 from promethium.signal.reconstruction.pef import _error, _error_adjoint, _fit
-
-
-def _events(nx: int, nt: int, slopes: tuple[float, ...], seed: int = 0, noise: float = 0.0) -> np.ndarray:
-    """Sum of linear events (slopes in samples per trace), band-limited around 25 Hz at 4 ms, plus white
-    noise of ``noise`` times the signal's standard deviation."""
-    rng = np.random.default_rng(seed)
-    f = np.fft.rfftfreq(3 * nt, 0.004)
-    x = np.arange(nx)[:, None] - nx / 2
-    out = np.zeros((nx, nt))
-    for p in slopes:
-        spec = (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size)) * np.exp(
-            -(((f - 25) / 12) ** 2)
-        )
-        out += np.fft.irfft(spec[None, :] * np.exp(-2j * np.pi * np.fft.rfftfreq(3 * nt) * p * x), n=3 * nt)[
-            :, nt : 2 * nt
-        ]
-    return out + noise * out.std() * rng.standard_normal(out.shape)
-
-
-def _snr(ref: np.ndarray, est: np.ndarray, live: np.ndarray) -> float:
-    r, e = ref[~live], est[~live]
-    return float(10 * np.log10(np.sum(r**2) / np.sum((r - e) ** 2)))
-
-
-def _run(data: np.ndarray, live: np.ndarray, method: str, **kw: Any) -> np.ndarray:
-    return np.asarray(reconstruct(np.where(live[..., None], data, 0.0), method, mask=live, dt_ms=4.0, **kw))
+from recon_helpers import plane_waves, run_method, snr_hidden
 
 
 def test_registered() -> None:
@@ -77,60 +52,60 @@ def test_fit_recovers_a_known_filter() -> None:
 def test_crossing_events_across_a_gap_beat_dip_and_linear() -> None:
     """Two crossing dips across a 10-trace gap: one slope per sample (dip steering) cannot follow both,
     a filter of several traces can."""
-    d = _events(96, 256, (1.2, -0.7), seed=1)
+    d = plane_waves(96, 256, (1.2, -0.7), seed=1)
     live = np.ones(96, dtype=bool)
     live[43:53] = False
-    got = _snr(d, _run(d, live, "fx_pef"), live)
-    dip = _snr(d, _run(d, live, "dip"), live)
-    lin = _snr(d, _run(d, live, "linear"), live)
+    got = snr_hidden(d, run_method(d, live, "fx_pef"), live)
+    dip = snr_hidden(d, run_method(d, live, "dip"), live)
+    lin = snr_hidden(d, run_method(d, live, "linear"), live)
     assert got > dip + 10.0, (got, dip)
     assert got > lin + 15.0, (got, lin)
 
 
 @pytest.mark.parametrize("noise", [0.0, 0.5])
 def test_random_missing_live_exact_deterministic(noise: float) -> None:
-    d = _events(64, 200, (1.5, -0.5), seed=2, noise=noise)
+    d = plane_waves(64, 200, (1.5, -0.5), seed=2, noise=noise)
     live = np.random.default_rng(3).random(64) > 0.5
-    out = _run(d, live, "fx_pef")
+    out = run_method(d, live, "fx_pef")
     assert np.isfinite(out).all()
     np.testing.assert_array_equal(out[live], d[live])
-    np.testing.assert_array_equal(out, _run(d, live, "fx_pef"))
-    lin = _snr(d, _run(d, live, "linear"), live)
-    assert _snr(d, out, live) > lin + (12.0 if noise == 0 else 2.5), (_snr(d, out, live), lin)
+    np.testing.assert_array_equal(out, run_method(d, live, "fx_pef"))
+    lin = snr_hidden(d, run_method(d, live, "linear"), live)
+    assert snr_hidden(d, out, live) > lin + (12.0 if noise == 0 else 2.5), (snr_hidden(d, out, live), lin)
 
 
 def test_3d_uses_both_trace_axes() -> None:
     ni, nc, nt = 8, 24, 96
     il, xl = np.meshgrid(np.arange(ni), np.arange(nc), indexing="ij")
-    base = _events(1, 3 * nt, (0.0,), seed=4)[0]
+    base = plane_waves(1, 3 * nt, (0.0,), seed=4)[0]
     f = np.fft.rfftfreq(base.size)
     d = np.fft.irfft(
         np.fft.rfft(base) * np.exp(-2j * np.pi * f * (0.7 * il - 1.1 * xl)[..., None]), n=base.size
     )[..., nt : 2 * nt]
     live = np.random.default_rng(5).random((ni, nc)) > 0.5
-    out = _run(d, live, "fx_pef")
+    out = run_method(d, live, "fx_pef")
     assert out.shape == d.shape
     assert np.isfinite(out).all()
     np.testing.assert_array_equal(out[live], d[live])
-    assert _snr(d, out, live) > _snr(d, _run(d, live, "linear"), live) + 3.0
+    assert snr_hidden(d, out, live) > snr_hidden(d, run_method(d, live, "linear"), live) + 3.0
 
 
 def test_noise_only_and_short_lines_stay_finite() -> None:
     rng = np.random.default_rng(6)
     d = rng.standard_normal((40, 128))
     live = rng.random(40) > 0.5
-    out = _run(d, live, "fx_pef")
+    out = run_method(d, live, "fx_pef")
     assert np.isfinite(out).all()
     assert np.abs(out).max() < 10 * np.abs(d).max()
     # A short line gets a shorter filter (a third of its traces), and the same result as asking for it.
-    short = _events(7, 64, (0.5,), seed=7)
+    short = plane_waves(7, 64, (0.5,), seed=7)
     live7 = np.array([True, False, True, True, False, True, True])
-    out7 = _run(short, live7, "fx_pef", order=8)
-    np.testing.assert_array_equal(out7, _run(short, live7, "fx_pef", order=2))
+    out7 = run_method(short, live7, "fx_pef", order=8)
+    np.testing.assert_array_equal(out7, run_method(short, live7, "fx_pef", order=2))
     assert np.isfinite(out7).all()
     np.testing.assert_array_equal(out7[live7], short[live7])
     full = np.ones(40, dtype=bool)
-    np.testing.assert_array_equal(_run(d, full, "fx_pef"), d)
+    np.testing.assert_array_equal(run_method(d, full, "fx_pef"), d)
 
 
 @pytest.mark.parametrize(
@@ -147,7 +122,7 @@ def test_noise_only_and_short_lines_stay_finite() -> None:
     ],
 )
 def test_bad_parameters(name: str, value: Any) -> None:
-    d = _events(16, 64, (0.0,))
+    d = plane_waves(16, 64, (0.0,))
     live = np.ones(16, dtype=bool)
     live[5] = False
     with pytest.raises(ParameterError, match=name):
