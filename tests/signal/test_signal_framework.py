@@ -339,3 +339,19 @@ def test_regular_decimation_detector() -> None:
     almost = make_mask((300,), "regular:2", seed=0)
     almost[[11, 51, 91]] = True  # a few extra recorded traces keep it regular
     assert regular_decimation(almost)
+
+
+def test_mean_gap() -> None:
+    from promethium.signal.masks import make_mask, mean_gap
+
+    assert mean_gap(np.ones(30, bool)) == 0.0
+    assert mean_gap(make_mask((100,), "gap:10")) == 10.0
+    assert mean_gap(make_mask((6, 100), "gap:7")) == 7.0
+    assert mean_gap(make_mask((100,), "regular:2")) == 1.0
+    assert mean_gap(make_mask((100,), "regular:3")) == 2.0
+    for q in (0.5, 0.75):  # random loss of a fraction q: runs of about 1 / (1 - q) traces
+        got = mean_gap(make_mask((40, 500), f"random:{q}", seed=2))
+        assert abs(got - 1 / (1 - q)) < 0.1 / (1 - q), (q, got)
+    # runs do not continue from one line into the next
+    live = np.array([[True, False, False], [False, False, True]])
+    assert mean_gap(live) == 2.0

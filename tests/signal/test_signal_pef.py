@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from promethium.core.errors import ParameterError
-from promethium.signal.reconstruction import list_methods, reconstruct
-from promethium.signal.reconstruction.pef import _error, _error_adjoint, _fit
+from promethium.signal.masks import make_mask
+from promethium.signal.reconstruction import list_methods, pef, reconstruct
+from promethium.signal.reconstruction.pef import _auto_init, _error, _error_adjoint, _fit
 from recon_helpers import plane_waves, run_method, snr_hidden
 
 
@@ -119,6 +120,8 @@ def test_noise_only_and_short_lines_stay_finite() -> None:
         ("n_iter", 0),
         ("outer", 0),
         ("init", "nope"),
+        ("init", "dip+nope"),
+        ("init", "dip+"),
     ],
 )
 def test_bad_parameters(name: str, value: Any) -> None:
@@ -127,3 +130,45 @@ def test_bad_parameters(name: str, value: Any) -> None:
     live[5] = False
     with pytest.raises(ParameterError, match=name):
         reconstruct(d, "fx_pef", mask=live, **{name: value})
+
+
+def test_auto_init_pools_pocs_only_on_scattered_losses() -> None:
+    """``init="auto"``: dip-steered and POCS fills pooled where the missing traces are scattered; the
+    dip-steered fill alone on a regular decimation (POCS aliases) and across a wide gap."""
+    for spec, want in [
+        ("random:0.5", "dip+pocs"),
+        ("random:0.75", "dip+pocs"),
+        ("regular:2", "dip"),
+        ("regular:3", "dip"),
+        ("gap:10", "dip"),
+        ("gap:3", "dip+pocs"),
+    ]:
+        assert _auto_init(make_mask((200,), spec, seed=1)) == want, spec
+        assert _auto_init(make_mask((4, 60), spec, seed=1)) == want, spec
+
+
+def test_pooled_first_fills(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several first fills joined by '+' pool their equations: the filters see every fill (a run on the
+    same fill twice gives the run on it once) and the result keeps the live traces."""
+    d = plane_waves(64, 160, (1.2, -0.6), seed=8, noise=0.3)
+    live = np.random.default_rng(9).random(64) > 0.5
+    calls: list[int] = []
+    real_fit = pef._fit
+
+    def counting_fit(lines: np.ndarray, *args: Any) -> np.ndarray:
+        calls.append(lines.shape[1])
+        return real_fit(lines, *args)
+
+    monkeypatch.setattr(pef, "_fit", counting_fit)
+    once = run_method(d, live, "fx_pef", init="dip", window=None)
+    lines_once = calls[0]
+    calls.clear()
+    twice = run_method(d, live, "fx_pef", init="dip+dip", window=None)
+    assert calls[0] == 2 * lines_once
+    np.testing.assert_allclose(twice, once, atol=1e-9 * np.abs(d).max())
+    both = run_method(d, live, "fx_pef", init="dip+pocs", window=None)
+    np.testing.assert_array_equal(both[live], d[live])
+    assert np.isfinite(both).all()
+    assert not np.allclose(both, once)
+    # "auto" on this random loss is the pooled dip + POCS fit
+    np.testing.assert_array_equal(run_method(d, live, "fx_pef", window=None), both)

@@ -22,7 +22,7 @@ import numpy as np
 
 from promethium.core.errors import ParameterError
 
-__all__ = ["MaskSpec", "apply_mask", "make_mask", "parse_mask_spec", "regular_decimation"]
+__all__ = ["MaskSpec", "apply_mask", "make_mask", "mean_gap", "parse_mask_spec", "regular_decimation"]
 
 KINDS = ("random", "regular", "gap", "gaps", "mixed")
 
@@ -171,3 +171,15 @@ def regular_decimation(live: np.ndarray, *, share: float = 0.8) -> bool:
     values, counts = np.unique(steps, return_counts=True)
     top = int(np.argmax(counts))
     return bool(values[top] >= 2 and counts[top] >= share * steps.size)
+
+
+def mean_gap(live: np.ndarray) -> float:
+    """Mean length (traces) of the runs of missing traces along the last trace axis of a live mask
+    (bool over the trace axes); 0.0 when nothing is missing. Random removal of a fraction ``q`` gives
+    about ``1 / (1 - q)`` (2 at 50 %, 4 at 75 %); a contiguous gap, its length."""
+    miss = ~np.asarray(live, dtype=bool)
+    if miss.ndim == 0 or not miss.any():
+        return 0.0
+    lines = miss.reshape(-1, miss.shape[-1]).astype(np.int8)
+    starts = int((np.diff(lines, axis=1, prepend=0) == 1).sum())
+    return float(miss.sum()) / starts
