@@ -122,6 +122,9 @@ def test_noise_only_and_short_lines_stay_finite() -> None:
         ("init", "nope"),
         ("init", "dip+nope"),
         ("init", "dip+"),
+        ("pocs_windows", ()),
+        ("pocs_windows", (64, 4)),
+        ("pocs_windows", 2.5),
     ],
 )
 def test_bad_parameters(name: str, value: Any) -> None:
@@ -170,5 +173,10 @@ def test_pooled_first_fills(monkeypatch: pytest.MonkeyPatch) -> None:
     np.testing.assert_array_equal(both[live], d[live])
     assert np.isfinite(both).all()
     assert not np.allclose(both, once)
-    # "auto" on this random loss is the pooled dip + POCS fit
-    np.testing.assert_array_equal(run_method(d, live, "fx_pef", window=None), both)
+    # "auto" on this random loss pools the dip-steered fill with POCS fills on each trace-window size
+    np.testing.assert_array_equal(run_method(d, live, "fx_pef", window=None, pocs_windows=(64,)), both)
+    calls.clear()
+    auto = run_method(d, live, "fx_pef", window=None)  # default pocs_windows=(64, 96): three fills
+    assert calls[0] == 3 * lines_once
+    np.testing.assert_array_equal(auto[live], d[live])
+    assert not np.allclose(auto, both)

