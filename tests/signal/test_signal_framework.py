@@ -15,6 +15,8 @@ from promethium.io.data import SeismicData
 from promethium.signal import masks
 from promethium.signal.evaluation import evaluate, register_evaluator
 from promethium.signal.reconstruction import denoise, list_methods, reconstruct
+from promethium.signal.reconstruction._registry import Method
+from promethium.signal.reconstruction._run import run_kernel
 from promethium.signal.reconstruction._windows import apply_windowed, plan_windows, window_starts
 from promethium.signal.reconstruction.baseline import linear_fill, nearest_fill
 from promethium.synthetic import damage, make_survey
@@ -355,3 +357,30 @@ def test_mean_gap() -> None:
     # runs do not continue from one line into the next
     live = np.array([[True, False, False], [False, False, True]])
     assert mean_gap(live) == 2.0
+
+
+def test_prepare_runs_once_and_reaches_each_window_sliced() -> None:
+    """A method's ``prepare`` runs once over the whole data; every window's kernel gets its arrays cut
+    to the window (here the kernel returns the prepared array, so the blend gives it back exactly)."""
+    values = np.random.default_rng(0).standard_normal((50, 40))
+    live = np.ones(50, dtype=bool)
+    live[::3] = False
+    calls: list[tuple[int, ...]] = []
+    seen: list[tuple[int, ...]] = []
+
+    def prepare(v: np.ndarray, lv: np.ndarray, dt: float, params: dict[str, object]) -> dict[str, np.ndarray]:
+        calls.append(v.shape)
+        assert params == {"k": 2.0}
+        return {"extra": v * params["k"] + 1.0}  # type: ignore[operator]
+
+    def kernel(win: np.ndarray, lv: np.ndarray, dt: float, *, k: float, extra: np.ndarray) -> np.ndarray:
+        seen.append(win.shape)
+        assert extra.shape == win.shape
+        np.testing.assert_array_equal(extra, win * k + 1.0)
+        return extra
+
+    method = Method(name="toy", kind="reconstruct", fn=kernel, description="", prepare=prepare)
+    out, plan = run_kernel(method, values, live, 0.004, {"k": 2.0}, sizes=[16, None])
+    assert calls == [values.shape]
+    assert len(seen) == plan.n_windows > 1
+    np.testing.assert_allclose(out, values * 2.0 + 1.0, rtol=1e-12, atol=1e-12)

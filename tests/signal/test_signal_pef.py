@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from promethium.core.errors import ParameterError
 from promethium.signal.masks import make_mask
 from promethium.signal.reconstruction import list_methods, pef, reconstruct
-from promethium.signal.reconstruction.pef import _auto_init, _error, _error_adjoint, _fit
+from promethium.signal.reconstruction.pef import _auto_init, _error, _error_adjoint, _fit, _solve
 from recon_helpers import plane_waves, run_method, snr_hidden
 
 
@@ -48,6 +48,57 @@ def test_fit_recovers_a_known_filter() -> None:
     f = _fit(line, 2, 1e-9, 1)
     np.testing.assert_allclose(f[0], [z1 + z2, -z1 * z2], atol=1e-5)
     assert np.abs(_error(line, f, 1)).max() < 1e-5 * np.abs(line).max()
+
+
+def _dense(f: np.ndarray, n: int, direction: int) -> np.ndarray:
+    """The prediction-error operator of one frequency's filter on a line of ``n`` traces, as a matrix."""
+    eye = np.eye(n, dtype=complex)
+    return np.stack([_error(eye[k][None, None, :], f[None], direction)[0, 0] for k in range(n)], axis=1)
+
+
+@pytest.mark.parametrize("shape", [(13,), (4, 7)])
+def test_solve_matches_dense_least_squares(shape: tuple[int, ...]) -> None:
+    """The compiled conjugate-gradient solve gives the least-squares fill of an independent dense solve
+    (the prediction-error operators written out as matrices, every line of every trace axis stacked),
+    whatever it starts from; started at the answer it stays there."""
+    rng = np.random.default_rng(11)
+    nf = 3
+
+    def cplx(*s: int) -> np.ndarray:
+        return rng.standard_normal(s) + 1j * rng.standard_normal(s)
+
+    miss = rng.random(shape) < 0.4
+    miss.flat[0] = True
+    obs = cplx(nf, *shape) * ~miss
+    orders = [min(2, n // 3) for n in shape]
+    filters = [(ax, 0.5 * cplx(nf, p), 0.5 * cplx(nf, p)) for ax, p in enumerate(orders)]
+    n_cells = int(np.prod(shape))
+    want = np.empty_like(obs)
+    for fi in range(nf):
+        blocks = []
+        for ax, fwd, bwd in filters:
+            for f, direction in ((fwd[fi], 1), (bwd[fi], -1)):
+                line_op = _dense(f, shape[ax], direction)
+                # the line operator applied along axis ``ax`` of the grid, one column per grid cell
+                cols = [
+                    np.moveaxis(np.moveaxis(unit.reshape(shape), ax, -1) @ line_op.T, -1, ax).ravel()
+                    for unit in np.eye(n_cells, dtype=complex)
+                ]
+                blocks.append(np.stack(cols, axis=1))
+        a = np.concatenate(blocks)
+        m = miss.ravel()
+        x, *_ = np.linalg.lstsq(a[:, m], -a[:, ~m] @ obs[fi].ravel()[~m], rcond=None)
+        full = obs[fi].ravel().copy()
+        full[m] = x
+        want[fi] = full.reshape(shape)
+    # the solve stops once the residual has fallen by 1e-6 (1e-12 in energy)
+    scale = np.abs(want).max()
+    got = _solve(obs, miss, filters, n_iter=4 * n_cells)
+    np.testing.assert_allclose(got, want, atol=1e-5 * scale)
+    np.testing.assert_array_equal(got[:, ~miss], obs[:, ~miss])
+    got = _solve(obs, miss, filters, n_iter=4 * n_cells, start=cplx(nf, *shape))
+    np.testing.assert_allclose(got, want, atol=1e-5 * scale)
+    np.testing.assert_allclose(_solve(obs, miss, filters, n_iter=1, start=want), want, atol=1e-9 * scale)
 
 
 def test_crossing_events_across_a_gap_beat_dip_and_linear() -> None:
@@ -125,6 +176,8 @@ def test_noise_only_and_short_lines_stay_finite() -> None:
         ("pocs_windows", ()),
         ("pocs_windows", (64, 4)),
         ("pocs_windows", 2.5),
+        ("combine", "mean"),
+        ("warm", "yes"),
     ],
 )
 def test_bad_parameters(name: str, value: Any) -> None:
@@ -150,9 +203,11 @@ def test_auto_init_pools_pocs_only_on_scattered_losses() -> None:
         assert _auto_init(make_mask((4, 60), spec, seed=1)) == want, spec
 
 
-def test_pooled_first_fills(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Several first fills joined by '+' pool their equations: the filters see every fill (a run on the
-    same fill twice gives the run on it once) and the result keeps the live traces."""
+def test_several_first_fills(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several first fills joined by '+': ``combine="equations"`` pools their equations into one set
+    of filters (a run on the same fill twice gives the run on it once), ``"solutions"`` (default) fits
+    one set per fill and averages the solutions (the same fill twice again gives the run on it once);
+    the live traces are kept either way."""
     d = plane_waves(64, 160, (1.2, -0.6), seed=8, noise=0.3)
     live = np.random.default_rng(9).random(64) > 0.5
     calls: list[int] = []
@@ -165,18 +220,66 @@ def test_pooled_first_fills(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pef, "_fit", counting_fit)
     once = run_method(d, live, "fx_pef", init="dip", window=None)
     lines_once = calls[0]
+    fits_once = len(calls)
+    tol = 1e-9 * np.abs(d).max()
+    calls.clear()
+    twice = run_method(d, live, "fx_pef", init="dip+dip", window=None, combine="equations")
+    assert calls[0] == 2 * lines_once and len(calls) == fits_once
+    np.testing.assert_allclose(twice, once, atol=tol)
     calls.clear()
     twice = run_method(d, live, "fx_pef", init="dip+dip", window=None)
-    assert calls[0] == 2 * lines_once
-    np.testing.assert_allclose(twice, once, atol=1e-9 * np.abs(d).max())
-    both = run_method(d, live, "fx_pef", init="dip+pocs", window=None)
-    np.testing.assert_array_equal(both[live], d[live])
-    assert np.isfinite(both).all()
-    assert not np.allclose(both, once)
-    # "auto" on this random loss pools the dip-steered fill with POCS fills on each trace-window size
-    np.testing.assert_array_equal(run_method(d, live, "fx_pef", window=None, pocs_windows=(64,)), both)
+    assert set(calls) == {lines_once} and len(calls) == 2 * fits_once
+    np.testing.assert_allclose(twice, once, atol=tol)
+    pooled = run_method(d, live, "fx_pef", init="dip+pocs", window=None, combine="equations")
+    averaged = run_method(d, live, "fx_pef", init="dip+pocs", window=None)
+    for both in (pooled, averaged):
+        np.testing.assert_array_equal(both[live], d[live])
+        assert np.isfinite(both).all()
+        assert not np.allclose(both, once)
+    assert not np.allclose(pooled, averaged)
+    # "auto" on this random loss takes the dip-steered fill and POCS fills on each trace-window size
+    np.testing.assert_array_equal(run_method(d, live, "fx_pef", window=None, pocs_windows=(64,)), averaged)
     calls.clear()
     auto = run_method(d, live, "fx_pef", window=None)  # default pocs_windows=(64, 96): three fills
-    assert calls[0] == 3 * lines_once
+    assert len(calls) == 3 * fits_once
     np.testing.assert_array_equal(auto[live], d[live])
-    assert not np.allclose(auto, both)
+    assert not np.allclose(auto, averaged)
+
+
+def test_first_fills_made_once_over_the_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With several windows the first fills are made once over the whole line, unless they would take
+    more memory than allowed: then each window makes its own (a different, still valid fill)."""
+    d = plane_waves(120, 96, (0.8, -0.4), seed=10, noise=0.2)
+    live = np.random.default_rng(12).random(120) > 0.5
+    made: list[int] = []
+    real = pef._first_fills
+
+    def counting(values: np.ndarray, *args: Any) -> list[np.ndarray]:
+        made.append(values.shape[0])
+        return real(values, *args)
+
+    monkeypatch.setattr(pef, "_first_fills", counting)
+    whole = run_method(d, live, "fx_pef", window=48)
+    assert made == [120]
+    made.clear()
+    monkeypatch.setattr(pef, "_WHOLE_FILLS_MAX_BYTES", 0)
+    per_window = run_method(d, live, "fx_pef", window=48)
+    assert len(made) > 1 and max(made) == 48
+    lin = snr_hidden(d, run_method(d, live, "linear"), live)
+    for out in (whole, per_window):
+        np.testing.assert_array_equal(out[live], d[live])
+        assert snr_hidden(d, out, live) > lin
+
+
+def test_warm_start_and_early_stop() -> None:
+    """Started from the first fill, few iterations stay near it; from zero they do not; with enough
+    iterations both reach the same least-squares fill."""
+    d = plane_waves(48, 128, (0.9,), seed=13, noise=0.1)
+    live = np.random.default_rng(14).random(48) > 0.4
+    dip = run_method(d, live, "dip")
+    warm1 = run_method(d, live, "fx_pef", init="dip", n_iter=1, window=None)
+    cold1 = run_method(d, live, "fx_pef", init="dip", n_iter=1, window=None, warm=False)
+    assert np.linalg.norm(warm1 - dip) < 0.5 * np.linalg.norm(cold1 - dip)
+    warm = run_method(d, live, "fx_pef", init="dip", n_iter=200, window=None)
+    cold = run_method(d, live, "fx_pef", init="dip", n_iter=200, window=None, warm=False)
+    np.testing.assert_allclose(warm, cold, atol=1e-6 * np.abs(d).max())

@@ -56,6 +56,9 @@ class Method:
     ``window_2d`` / ``window_3d``: default window sizes over (trace, time) / (inline, crossline, time);
     ``None`` for an axis means the whole axis. ``params``: the keyword parameters with their defaults
     (recorded in the history). ``needs_dt``: the kernel uses the sample interval (frequencies in Hz).
+    ``prepare`` (reconstruction, optional): work done once over the whole data before the windows,
+    ``prepare(values, live, dt, params) -> {name: array}`` with arrays shaped like ``values``; each window's
+    kernel call gets them sliced to its window as keyword arguments (an empty dict: nothing to pass).
     """
 
     name: str
@@ -68,6 +71,7 @@ class Method:
     dims: tuple[int, ...] = (2, 3)
     needs_dt: bool = False
     validate: Callable[[dict[str, Any]], None] | None = None
+    prepare: Callable[[np.ndarray, np.ndarray, float, dict[str, Any]], dict[str, np.ndarray]] | None = None
 
 
 def list_methods(kind: Literal["reconstruct", "denoise"] | None = None) -> list[str]:

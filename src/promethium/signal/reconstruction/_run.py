@@ -30,14 +30,17 @@ def run_kernel(
 
     ``sizes`` default to the method's own windows. Reconstruction: a window whose traces are all live
     passes through, and one with fewer than two live traces takes the whole-data linear fill (no method
-    can work from less). Denoising: a window with fewer than two live traces passes through. The caller
-    restores the traces it keeps exactly (live ones for reconstruction, dead ones for denoising).
+    can work from less). A method's ``prepare`` runs once over the whole data first and its arrays
+    reach each window's kernel sliced to the window. Denoising: a window with fewer than two live
+    traces passes through. The caller restores the traces it keeps exactly (live ones for
+    reconstruction, dead ones for denoising).
     """
     if sizes is None:
         sizes = method.window_2d if values.ndim == 2 else method.window_3d
     names = ["trace", "time"] if values.ndim == 2 else ["inline", "crossline", "time"]
     plan = plan_windows(values.shape, list(sizes), None if overlaps is None else list(overlaps), names=names)
     reconstructing = method.kind == "reconstruct"
+    prepared = method.prepare(values, live, dt, params) if reconstructing and method.prepare else {}
     fallback: list[np.ndarray] = []
     lock = threading.Lock()
 
@@ -54,7 +57,7 @@ def run_kernel(
 
                     fallback.append(linear_fill(values, live))
             return fallback[0][sl]
-        return method.fn(win, wl, dt, **params)
+        return method.fn(win, wl, dt, **params, **{k: a[sl] for k, a in prepared.items()})
 
     out = np.asarray(apply_windowed(values, plan, run, progress=progress, workers=workers), dtype=np.float64)
     return out, plan

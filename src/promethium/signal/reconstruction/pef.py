@@ -10,28 +10,36 @@ frequency:
    (``prewhitening``, a fraction of the mean diagonal; normal equations smoothed over ``smooth_bins``
    frequency bins, 0.01-0.05 dB better on the real sections than none) on a first fill of the section
    (``init``: ``dip``, structure-oriented interpolation; ``pocs``; ``linear``; ``drr``; ``fista``; or the
-   slower ``fx_learned`` / ``blend``; several joined by ``+`` pool their equations), pooled over every
-   line of a trace axis. ``init="auto"`` (default) pools the dip-steered and the POCS fills where the
-   missing traces are scattered (runs of at most 5 traces on average, not a regular decimation), and
-   takes the dip-steered fill alone otherwise;
+   slower ``fx_learned`` / ``blend``; several may be joined by ``+``), pooled over every line of a trace
+   axis. ``init="auto"`` (default) takes the dip-steered fill and POCS fills on two trace-window sizes
+   (``pocs_windows``) where the missing traces are scattered (runs of at most 5 traces on average, not
+   a regular decimation), and the dip-steered fill alone otherwise;
 2. the missing traces are the values that minimise the energy of both prediction-error outputs, the
    recorded traces held fixed (Claerbout's missing-data interpolation with a prediction-error filter,
-   done in f-x): a least-squares problem solved by conjugate gradients (``n_iter`` = 20: on the real
-   sections the results at 20 and 40 iterations agree to 0.01 dB, in half the time), vectorised over
-   every frequency of the window.
+   done in f-x): a least-squares problem per frequency, solved by conjugate gradients started from the
+   first fill (``warm``) and stopped after ``n_iter`` = 10 iterations (a compiled kernel);
+3. with several first fills, ``combine="solutions"`` (default) fits one set of filters on each fill and
+   averages the solutions (multiple imputation); ``"equations"`` pools every fill's equations into one
+   set of filters and one solve.
 
-In 3D the filters run along both trace axes (inline and crossline lines) and their output energies are
-minimised together (f-x-y); along an axis the filter is at most a third of the line long (a cube of 10
-inlines gets 3 traces that way). The default windows are 256 traces along a 2D line and 64 x 64 traces
-in 3D (the dispatcher's overlapping windows: the filters follow lateral changes, and memory stays
-bounded on large volumes) and 96 samples in time. ``outer`` > 1
-re-estimates the filters on the filled section and solves again (it lowered the results on the real
-sections: the first fill matters more; ``dip`` 0.3-0.6 dB better than ``linear`` as ``init``).
+The first fills are made once over the whole data before the windows (up to 1 GiB of them; above that
+each window makes its own). In 3D the filters run along both trace axes (inline and crossline lines)
+and their output energies are minimised together (f-x-y); along an axis the filter is at most a third
+of the line long (a cube of 10 inlines gets 3 traces that way). The default windows are 256 traces
+along a 2D line and 64 x 64 traces in 3D (the dispatcher's overlapping windows: the filters follow
+lateral changes) and 96 samples in time. ``outer`` > 1 re-estimates the filters on the filled section
+and solves again (it lowered the results on the real sections: the first fill matters more; ``dip``
+0.3-0.6 dB better than ``linear`` as ``init``).
+
 Filters fitted on a fill that is itself smooth and predictable come out too confident: the POCS fill, a
-poor reconstruction on its own, carries Fourier-domain texture into the missing traces, and pooling it
-with the dip-steered fill (POCS on two trace-window sizes, ``pocs_windows``) gave 0.1-0.2 dB more on
-random losses of the real sections (Alaska 75 %: 6.79 -> 6.94 dB, FreeUSP 50 %: 1.16 -> 1.31), while it
-lowered the results across the cube's gap and on regular decimations (hence ``auto``).
+poor reconstruction on its own, carries Fourier-domain texture into the missing traces, and adding it
+to the dip-steered fill gave 0.1-0.2 dB more on random losses of the real sections (Alaska 75 %: 6.79
+-> 6.94 dB, FreeUSP 50 %: 1.16 -> 1.31), while it lowered the results across the cube's gap and on
+regular decimations (hence ``auto``). Averaging the three solutions instead of pooling the equations
+gave +0.02 dB on Alaska and the shot gather, +0.01-0.05 on the cube, -0.005 on FreeUSP. Starting the
+solve from the first fill and stopping early keeps the solution near it where the filters are weakly
+determined: 10 iterations from the fill against 20 from zero, the cube's gap 6.10 -> 6.30 dB, the
+shot gather at 75 % 2.37 -> 2.41, every other case within 0.01 dB, in less time.
 
 Compared with interpolation along local slopes, a filter of several traces on each side represents
 crossing and curved events and carries amplitude trends across wide gaps. On the real sections
@@ -48,8 +56,10 @@ Python library).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numba as nb
 import numpy as np
 
 from promethium.core.errors import ParameterError
@@ -57,6 +67,7 @@ from promethium.signal._base import check_range
 from promethium.signal.masks import mean_gap, regular_decimation
 from promethium.signal.reconstruction._registry import Method
 from promethium.signal.reconstruction._windows import (
+    default_workers,
     hann_partition,
     overlap_add,
     segment_spectra,
@@ -73,10 +84,12 @@ _DEFAULTS: dict[str, Any] = {
     "prewhitening": 0.01,
     "time_window": 96,
     "smooth_bins": 2.0,
-    "n_iter": 20,
+    "n_iter": 10,
     "outer": 1,
     "init": "auto",
     "pocs_windows": (64, 96),
+    "combine": "solutions",
+    "warm": True,
 }
 
 #: ``init="auto"`` pools the POCS fill with the dip-steered one only where the missing traces come in
@@ -149,44 +162,116 @@ def _error_adjoint(e: np.ndarray, f: np.ndarray, direction: int) -> np.ndarray:
     return x
 
 
-def _normal(x: np.ndarray, filters: list[tuple[int, np.ndarray, np.ndarray]]) -> np.ndarray:
-    """``sum F^H F x`` over the forward and backward filters of every axis (``x``: ``(nf, *traces)``)."""
-    out = np.zeros_like(x)
-    for axis, fwd, bwd in filters:
-        lines = np.moveaxis(x, axis + 1, -1)
-        shape = lines.shape
-        lines = lines.reshape(shape[0], -1, shape[-1])
-        acc = _error_adjoint(_error(lines, fwd, 1), fwd, 1) + _error_adjoint(_error(lines, bwd, -1), bwd, -1)
-        out += np.moveaxis(acc.reshape(shape), -1, axis + 1)
-    return out
+@nb.njit(cache=True, nogil=True, boundscheck=False, fastmath=True)
+def _line_normal(
+    x: np.ndarray, f: np.ndarray, b: np.ndarray, ef: np.ndarray, eb: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - compiled by numba; tested through _solve
+    """``out += Ff^H Ff x + Fb^H Fb x`` on one line ``x`` for forward / backward filters ``f`` / ``b``
+    (:func:`_error` and :func:`_error_adjoint` fused, the adjoint gathered instead of scattered);
+    ``ef`` / ``eb``: zeroed scratch of at least ``n + p`` cells, left zeroed where no error lands."""
+    n = x.shape[0]
+    p = f.shape[0]
+    if p == 0:
+        return
+    for k in range(p, n):  # ef[k]: forward error at trace k
+        acc = x[k]
+        for j in range(1, p + 1):
+            acc -= f[j - 1] * x[k - j]
+        ef[k] = acc
+    for k in range(n - p):  # eb[p + k]: backward error at trace k
+        acc = x[k]
+        for j in range(1, p + 1):
+            acc -= b[j - 1] * x[k + j]
+        eb[p + k] = acc
+    for k in range(n):
+        acc = ef[k] + eb[p + k]
+        for j in range(1, p + 1):
+            acc -= np.conj(f[j - 1]) * ef[k + j] + np.conj(b[j - 1]) * eb[p + k - j]
+        out[k] += acc
 
 
-def _solve(obs: np.ndarray, miss: np.ndarray, filters: list[Any], n_iter: int) -> np.ndarray:
-    """Missing cells of ``obs`` (``(nf, *traces)``, missing ones zero) minimising the filters' output
-    energy, recorded cells fixed: conjugate gradients on the normal equations, one per frequency."""
-    m = miss.astype(np.float64)
-    axes = tuple(range(1, obs.ndim))
+@nb.njit(cache=True, nogil=True, boundscheck=False, fastmath=True)
+def _cg_kernel(
+    obs: np.ndarray,
+    miss: np.ndarray,
+    f0: np.ndarray,
+    b0: np.ndarray,
+    f1: np.ndarray,
+    b1: np.ndarray,
+    start: np.ndarray,
+    n_iter: int,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled by numba; tested through _solve
+    """Conjugate gradients per frequency on ``obs`` (``(nf, n0, n1)``), unknowns where ``miss`` is 1:
+    minimise the output energy of the filters along axis 0 (``f0`` / ``b0``, ``(nf, p0)``, ``p0`` may be
+    0) and along axis 1 (``f1`` / ``b1``). Hand-written because the normal-equation product is the whole
+    cost of the solve, and NumPy's shifted slices and CG updates made a temporary array per filter lag
+    and per update (4x slower); each frequency's system fits in cache here."""
+    nf, n0, n1 = obs.shape
+    # Scratch per axis: each axis's lines write the same cells every time, the rest stay zero.
+    ef0 = np.zeros(n0 + f0.shape[1], dtype=obs.dtype)
+    eb0 = np.zeros(n0 + f0.shape[1], dtype=obs.dtype)
+    ef1 = np.zeros(n1 + f1.shape[1], dtype=obs.dtype)
+    eb1 = np.zeros(n1 + f1.shape[1], dtype=obs.dtype)
+    av = np.empty((n0, n1), dtype=obs.dtype)
+    v = np.empty((n0, n1), dtype=obs.dtype)
+    x = np.empty((n0, n1), dtype=obs.dtype)
+    r = np.empty((n0, n1), dtype=obs.dtype)
+    d = np.empty((n0, n1), dtype=obs.dtype)
+    for fi in range(nf):
+        for it in range(n_iter + 1):
+            # av = miss * N(v), v the data on the first pass, the search direction after
+            if it == 0:
+                x[:, :] = miss * start[fi]
+                v[:, :] = obs[fi] + x
+            src = v if it == 0 else d
+            av[:, :] = 0
+            for i in range(n0):
+                _line_normal(src[i, :], f1[fi], b1[fi], ef1, eb1, av[i, :])
+            if f0.shape[1] > 0:
+                for i in range(n1):
+                    _line_normal(src[:, i], f0[fi], b0[fi], ef0, eb0, av[:, i])
+            av *= miss
+            if it == 0:
+                r[:, :] = -av
+                d[:, :] = r
+                rs = np.sum(r.real**2 + r.imag**2)
+                stop = 1e-12 * rs
+                if rs == 0:
+                    break
+                continue
+            curv = np.sum((d.conj() * av).real)
+            if curv <= 0:
+                break
+            alpha = rs / curv
+            x += alpha * d
+            r -= alpha * av
+            rs_new = np.sum(r.real**2 + r.imag**2)
+            if rs_new <= stop:
+                break
+            d[:, :] = r + (rs_new / rs) * d
+            rs = rs_new
+        out[fi] = obs[fi] + miss * x
 
-    def op(v: np.ndarray) -> np.ndarray:
-        return m * _normal(v, filters)
 
-    r = -op(obs)
-    x = np.zeros_like(obs)
-    d = r.copy()
-    rs = np.sum(np.abs(r) ** 2, axis=axes, keepdims=True)
-    stop = 1e-12 * rs
-    for _ in range(n_iter):
-        ad = op(d)
-        curv = np.real(np.sum(d.conj() * ad, axis=axes, keepdims=True))
-        alpha = np.where(curv > 0, rs / np.where(curv > 0, curv, 1.0), 0.0)
-        x += alpha * d
-        r -= alpha * ad
-        rs_new = np.sum(np.abs(r) ** 2, axis=axes, keepdims=True)
-        if bool(np.all(rs_new <= stop)):
-            break
-        d = r + np.where(rs > 0, rs_new / np.where(rs > 0, rs, 1.0), 0.0) * d
-        rs = rs_new
-    return obs + m * x
+def _solve(
+    obs: np.ndarray, miss: np.ndarray, filters: list[Any], n_iter: int, start: np.ndarray | None = None
+) -> np.ndarray:
+    """Missing cells of ``obs`` (``(nf, *traces)``, missing ones zero; ``miss`` over the trace axes)
+    minimising the output energy of the forward and backward ``filters`` (``(axis, fwd, bwd)``, each
+    ``(nf, p)``) with the recorded cells fixed: conjugate gradients on the normal equations, one system
+    per frequency."""
+    nf = obs.shape[0]
+    cube = obs.reshape(nf, -1, obs.shape[-1])
+    m = np.ascontiguousarray(miss.reshape(cube.shape[1:]), dtype=np.float64)
+    empty = np.zeros((nf, 0), dtype=obs.dtype)
+    by_axis = {ax: (np.ascontiguousarray(f), np.ascontiguousarray(b)) for ax, f, b in filters}
+    f0, b0 = by_axis.get(0, (empty, empty)) if obs.ndim == 3 else (empty, empty)
+    f1, b1 = by_axis.get(obs.ndim - 2, (empty, empty))
+    out = np.empty_like(cube)
+    x0 = np.zeros_like(cube) if start is None else np.ascontiguousarray(start.reshape(cube.shape))
+    _cg_kernel(np.ascontiguousarray(cube), m, f0, b0, f1, b1, x0, int(n_iter), out)
+    return out.reshape(obs.shape)
 
 
 def pef_fill(
@@ -198,17 +283,23 @@ def pef_fill(
     prewhitening: float = 0.01,
     time_window: int = 96,
     smooth_bins: float = 2.0,
-    n_iter: int = 20,
+    n_iter: int = 10,
     outer: int = 1,
     init: str = "auto",
     pocs_windows: tuple[int, ...] = (64, 96),
+    combine: str = "solutions",
+    warm: bool = True,
+    fills: list[np.ndarray] | None = None,
 ) -> np.ndarray:
     """Fill the missing traces of ``values`` (``(trace, time)`` or ``(inline, crossline, time)``, missing
-    traces zero; ``live`` bool over the trace axes) as the module docstring describes."""
+    traces zero; ``live`` bool over the trace axes) as the module docstring describes. ``fills``: the
+    first fills (shaped like ``values``) when already made, else they are made here from ``init``."""
     miss = ~live
     if not miss.any() or not live.any():
         return values.copy()
-    fills = _first_fills(values, live, dt, init, pocs_windows)
+    if fills is None:
+        fills = _first_fills(values, live, dt, init, pocs_windows)
+    fills = list(fills)
     current = fills[0]
     # Per trace axis, a filter of at most a third of the line's traces (a 10-inline cube gets 3), so
     # that every filter is fitted on at least twice as many equations per line as it has coefficients.
@@ -225,20 +316,45 @@ def pef_fill(
 
     for _ in range(outer):
         acc = np.zeros_like(values)
+        # One group of fills per filter set: each fill on its own (multiple imputation, the solutions
+        # averaged) or all of them pooled into one set of normal equations.
+        groups = [[k] for k in range(len(fills))] if combine == "solutions" else [list(range(len(fills)))]
         for s, taper in zip(starts, tapers, strict=True):
             specs = [spectra(fill, s, taper) for fill in fills]
+            nf = specs[0].shape[0]
             filters = []
             for ax in trace_axes:
-                lines = np.concatenate([_lines(spec, ax) for spec in specs], axis=1)
-                fwd = _fit(lines, orders[ax], prewhitening, 1, smooth_bins)
-                filters.append((ax, fwd, _fit(lines, orders[ax], prewhitening, -1, smooth_bins)))
-            mask = np.broadcast_to(miss, specs[0].shape)
-            filled = _solve(spectra(values, s, taper), mask, filters, n_iter)
+                sets = [np.concatenate([_lines(specs[k], ax) for k in g], axis=1) for g in groups]
+                fwd = np.concatenate(
+                    [_fit(lines, orders[ax], prewhitening, 1, smooth_bins) for lines in sets]
+                )
+                bwd = np.concatenate(
+                    [_fit(lines, orders[ax], prewhitening, -1, smooth_bins) for lines in sets]
+                )
+                filters.append((ax, fwd, bwd))
+            # The groups' solves are independent per frequency: batched along the frequency axis.
+            obs = np.concatenate([spectra(values, s, taper)] * len(groups))
+            start = np.concatenate([np.mean([specs[k] for k in g], axis=0) for g in groups]) if warm else None
+            filled = (
+                _solve(obs, miss, filters, n_iter, start)
+                .reshape(len(groups), nf, *obs.shape[1:])
+                .mean(axis=0)
+            )
             overlap_add(acc, np.moveaxis(filled, 0, -1), s, length, nfft)
         current = values.copy()
         current[miss] = acc[miss]
         fills = [current]
     return current
+
+
+def _fill_plan(live: np.ndarray, init: str, pocs_windows: tuple[int, ...]) -> list[tuple[str, int | None]]:
+    """The first fills ``init`` asks for: (method, trace-window size or None for the method's own)."""
+    if init != "auto":
+        return [(name, None) for name in init.split("+")]
+    plan: list[tuple[str, int | None]] = []
+    for name in _auto_init(live).split("+"):
+        plan.extend([(name, size) for size in pocs_windows] if name == "pocs" else [(name, None)])
+    return plan
 
 
 def _first_fills(
@@ -250,17 +366,22 @@ def _first_fills(
     from promethium.signal.reconstruction._registry import get_method
     from promethium.signal.reconstruction.ensemble import _run_candidate
 
-    auto = init == "auto"
-    fills = []
-    for name in (_auto_init(live) if auto else init).split("+"):
+    def fill(step: tuple[str, int | None]) -> np.ndarray:
+        name, size = step
         method = get_method(name, "reconstruct")
-        if name == "pocs" and auto:
+        sizes = None
+        if size is not None:
             base = list(method.window_2d if values.ndim == 2 else method.window_3d)
-            for size in pocs_windows:
-                fills.append(_run_candidate(method, values, live, dt, sizes=[*base[:-2], size, base[-1]]))
-        else:
-            fills.append(_run_candidate(method, values, live, dt))
-    return fills
+            sizes = [*base[:-2], size, base[-1]]
+        return _run_candidate(method, values, live, dt, sizes=sizes)
+
+    plan = _fill_plan(live, init, pocs_windows)
+    if len(plan) == 1:
+        return [fill(plan[0])]
+    # The fills are independent and spend their time in NumPy / SciPy calls that release the GIL; the
+    # dip-steered one runs as a single window, so running them side by side keeps both cores busy.
+    with ThreadPoolExecutor(max_workers=min(len(plan), default_workers())) as pool:
+        return list(pool.map(fill, plan))
 
 
 def _auto_init(live: np.ndarray) -> str:
@@ -284,6 +405,9 @@ def _validate(p: dict[str, Any]) -> None:
     check_range("smooth_bins", p["smooth_bins"], low=0.0, high=1000.0)
     check_range("n_iter", p["n_iter"], low=1, high=10_000, integer=True)
     check_range("outer", p["outer"], low=1, high=20, integer=True)
+    if not isinstance(p["warm"], bool | np.bool_):
+        raise ParameterError("warm", f"must be true or false, got {p['warm']!r}")
+    p["warm"] = bool(p["warm"])
     windows = p["pocs_windows"]
     windows = (windows,) if np.isscalar(windows) else tuple(windows)
     if not 1 <= len(windows) <= 8:
@@ -291,6 +415,10 @@ def _validate(p: dict[str, Any]) -> None:
     for size in windows:
         check_range("pocs_windows", size, low=8, high=1_000_000, integer=True)
     p["pocs_windows"] = tuple(int(w) for w in windows)
+    combine = str(p["combine"]).strip().lower()
+    if combine not in ("solutions", "equations"):
+        raise ParameterError("combine", f"unknown way {p['combine']!r}", allowed="'solutions' or 'equations'")
+    p["combine"] = combine
     init = str(p["init"]).strip().lower()
     if init == "auto":
         p["init"] = "auto"
@@ -306,8 +434,32 @@ def _validate(p: dict[str, Any]) -> None:
     p["init"] = "+".join(names)
 
 
-def _pef(values: np.ndarray, live: np.ndarray, dt: float, **params: Any) -> np.ndarray:
-    return pef_fill(values, live, dt, **params)
+#: The first fills are made once over the whole data (``_prepare``) when they take at most this many
+#: bytes together; above it each window makes its own, keeping memory bounded on large volumes.
+_WHOLE_FILLS_MAX_BYTES = 1 << 30
+
+
+def _prepare(
+    values: np.ndarray, live: np.ndarray, dt: float, params: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """The first fills over the whole data, stacked on a leading axis, for the windows to slice: made
+    once instead of inside each overlapping window (about 1.4x the work with 256-trace windows), and
+    without the windows' edges cutting the dip and POCS fills short."""
+    if live.all() or not live.any():
+        return {}
+    n_fills = len(_fill_plan(live, params["init"], params["pocs_windows"]))
+    if n_fills * values.nbytes > _WHOLE_FILLS_MAX_BYTES:
+        return {}
+    fills = _first_fills(values, live, dt, params["init"], params["pocs_windows"])
+    return {"fills": np.moveaxis(np.stack(fills), 0, -1)}
+
+
+def _pef(
+    values: np.ndarray, live: np.ndarray, dt: float, fills: np.ndarray | None = None, **params: Any
+) -> np.ndarray:
+    # ``fills`` (from ``_prepare``) carries the fills on its last axis so that the window slice applies.
+    first = None if fills is None else [np.ascontiguousarray(fills[..., k]) for k in range(fills.shape[-1])]
+    return pef_fill(values, live, dt, fills=first, **params)
 
 
 METHODS = [
@@ -321,5 +473,6 @@ METHODS = [
         window_3d=(64, 64, None),
         needs_dt=False,
         validate=_validate,
+        prepare=_prepare,
     )
 ]
