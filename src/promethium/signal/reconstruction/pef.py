@@ -36,10 +36,11 @@ poor reconstruction on its own, carries Fourier-domain texture into the missing 
 to the dip-steered fill gave 0.1-0.2 dB more on random losses of the real sections (Alaska 75 %: 6.79
 -> 6.94 dB, FreeUSP 50 %: 1.16 -> 1.31), while it lowered the results across the cube's gap and on
 regular decimations (hence ``auto``). Averaging the three solutions instead of pooling the equations
-gave +0.02 dB on Alaska and the shot gather, +0.01-0.05 on the cube, -0.005 on FreeUSP. Starting the
-solve from the first fill and stopping early keeps the solution near it where the filters are weakly
-determined: 10 iterations from the fill against 20 from zero, the cube's gap 6.10 -> 6.30 dB, the
-shot gather at 75 % 2.37 -> 2.41, every other case within 0.01 dB, in less time.
+gave +0.02 dB on Alaska at 50 / 75 % and on the shot gather at 75 %, +0.01 on the cube at 75 %, -0.003
+on FreeUSP. Starting the solve from the first fill and stopping early keeps the solution near the fill
+where the filters are weakly determined: from the fill, 10 iterations instead of 20 took the cube's gap
+from 6.10 to 6.30 dB (6.09 for 20 from zero) and the shot gather at 75 % from 2.37 to 2.41, every other
+case within 0.01 dB, in half the time.
 
 Compared with interpolation along local slopes, a filter of several traces on each side represents
 crossing and curved events and carries amplitude trends across wide gaps. On the real sections
