@@ -14,6 +14,7 @@ x = np.arange(n_tr)[:, None]
 data = np.zeros((n_tr, n_s), np.float32)
 for k in range(12):
     t0 = 60 + 75 * k + 40 * np.sin(x / (300 + 20 * k))
-    data += (np.exp(-(((t - t0) / 3.0) ** 2)) * np.cos((t - t0) / 2.0) * (1 if k % 2 else -1)).astype(np.float32)
+    wavelet = np.exp(-(((t - t0) / 3.0) ** 2)) * np.cos((t - t0) / 2.0)
+    data += (wavelet * (1 if k % 2 else -1)).astype(np.float32)
 data += 0.05 * rng.standard_normal(data.shape).astype(np.float32)
 pio.write(SeismicData.from_array(data, sample_interval=4.0), sys.argv[1])
