@@ -478,27 +478,29 @@ def _validate(p: dict[str, Any]) -> None:
 _WHOLE_FILLS_MAX_BYTES = 1 << 30
 
 
+#: Keyword prefix of the first fills that ``_prepare`` hands to each window (``first_fill_0``, ...).
+_FILL_KEY = "first_fill_"
+
+
 def _prepare(
     values: np.ndarray, live: np.ndarray, dt: float, params: dict[str, Any]
 ) -> dict[str, np.ndarray]:
-    """The first fills over the whole data, stacked on a leading axis, for the windows to slice: made
-    once instead of inside each overlapping window (about 1.4x the work with 256-trace windows), and
-    without the windows' edges cutting the dip and POCS fills short."""
+    """The first fills over the whole data, for the windows to slice: made once instead of inside each
+    overlapping window (about 1.4x the work with 256-trace windows), and without the windows' edges
+    cutting the dip and POCS fills short."""
     if live.all() or not live.any():
         return {}
     n_fills = len(_fill_plan(live, params["init"], params["pocs_windows"]))
     if n_fills * values.nbytes > _WHOLE_FILLS_MAX_BYTES:
         return {}
     fills = _first_fills(values, live, dt, params["init"], params["pocs_windows"])
-    return {"fills": np.moveaxis(np.stack(fills), 0, -1)}
+    return {f"{_FILL_KEY}{k}": fill for k, fill in enumerate(fills)}
 
 
-def _pef(
-    values: np.ndarray, live: np.ndarray, dt: float, fills: np.ndarray | None = None, **params: Any
-) -> np.ndarray:
-    # ``fills`` (from ``_prepare``) carries the fills on its last axis so that the window slice applies.
-    first = None if fills is None else [np.ascontiguousarray(fills[..., k]) for k in range(fills.shape[-1])]
-    return pef_fill(values, live, dt, fills=first, **params)
+def _pef(values: np.ndarray, live: np.ndarray, dt: float, **params: Any) -> np.ndarray:
+    keys = sorted((k for k in params if k.startswith(_FILL_KEY)), key=lambda k: int(k[len(_FILL_KEY) :]))
+    fills = [np.ascontiguousarray(params.pop(k)) for k in keys] or None
+    return pef_fill(values, live, dt, fills=fills, **params)
 
 
 METHODS = [
