@@ -127,7 +127,8 @@ def _fit(
 
 def _error(x: np.ndarray, f: np.ndarray, direction: int) -> np.ndarray:
     """Prediction-error output along the last axis (``x``: ``(nf, n_lines, n)``, ``f``: ``(nf, p)``),
-    zero where the filter does not fit. (Shifted slices accumulated in place: no lagged copy of ``x``.)"""
+    zero where the filter does not fit. The operator the compiled solve (:func:`_line_normal`) fuses with
+    its adjoint; kept in NumPy as the reference the tests hold the solve to."""
     p = f.shape[-1]
     n = x.shape[-1]
     e = np.zeros_like(x)
