@@ -178,6 +178,8 @@ def test_noise_only_and_short_lines_stay_finite() -> None:
         ("pocs_windows", 2.5),
         ("combine", "mean"),
         ("warm", "yes"),
+        ("innovation", -1.0),
+        ("innovation", "lots"),
     ],
 )
 def test_bad_parameters(name: str, value: Any) -> None:
@@ -286,3 +288,50 @@ def test_warm_start_and_early_stop() -> None:
     warm = run_method(d, live, "fx_pef", init="dip", n_iter=200, window=None)
     cold = run_method(d, live, "fx_pef", init="dip", n_iter=200, window=None, warm=False)
     np.testing.assert_allclose(warm, cold, atol=1e-6 * np.abs(d).max())
+
+
+def test_innovation_loading_is_the_expectation_of_noisy_draws() -> None:
+    """``innovation=1`` fits the filters that the fills would give on average if every filled cell also
+    carried a draw of the prediction-error variance: pooling many such draws converges to it."""
+    rng = np.random.default_rng(21)
+    nf, n_lines, n, p = 4, 3, 40, 3
+    k = np.arange(n)
+    lines = np.stack(
+        [
+            np.exp(1j * (0.3 + 0.2 * f) * k)[None, :] * (1 + 0.2 * np.arange(n_lines))[:, None]
+            for f in range(nf)
+        ]
+    ) + 0.3 * (rng.standard_normal((nf, n_lines, n)) + 1j * rng.standard_normal((nf, n_lines, n)))
+    missing = np.zeros((n_lines, n), dtype=bool)
+    missing[:, 1::2] = True
+    for direction in (1, -1):
+        plain = _fit(lines, p, 0.01, direction)
+        loaded = _fit(lines, p, 0.01, direction, 0.0, missing, 1.0)
+        err = _error(lines, plain, direction)
+        valid = slice(p, None) if direction > 0 else slice(0, n - p)
+        variance = np.mean(np.abs(err[..., valid]) ** 2, axis=(1, 2))
+        draws = [
+            lines
+            + missing
+            * np.sqrt(variance / 2)[:, None, None]
+            * (rng.standard_normal(lines.shape) + 1j * rng.standard_normal(lines.shape))
+            for _ in range(3000)
+        ]
+        pooled = _fit(np.concatenate(draws, axis=1), p, 0.01, direction)
+        assert np.abs(loaded - plain).max() > 0.05 * np.abs(plain).max()  # the loading matters here
+        np.testing.assert_allclose(pooled, loaded, atol=0.02 * np.abs(loaded).max())
+
+
+def test_innovation_auto_on_regular_decimation_only() -> None:
+    d = plane_waves(64, 128, (0.7, -0.3), seed=22, noise=0.3)
+    regular = np.zeros(64, dtype=bool)
+    regular[::2] = True
+    auto = run_method(d, regular, "fx_pef", window=None)
+    np.testing.assert_array_equal(auto, run_method(d, regular, "fx_pef", window=None, innovation=1.0))
+    assert not np.allclose(auto, run_method(d, regular, "fx_pef", window=None, innovation=0.0))
+    np.testing.assert_array_equal(auto[regular], d[regular])
+    scattered = np.random.default_rng(23).random(64) > 0.5
+    np.testing.assert_array_equal(
+        run_method(d, scattered, "fx_pef", window=None),
+        run_method(d, scattered, "fx_pef", window=None, innovation=0.0),
+    )

@@ -91,12 +91,18 @@ _DEFAULTS: dict[str, Any] = {
     "pocs_windows": (64, 96),
     "combine": "solutions",
     "warm": True,
+    "innovation": "auto",
 }
 
 #: ``init="auto"`` pools the POCS fill with the dip-steered one only where the missing traces come in
 #: runs of at most this many traces on average (random loss: 2 at 50 %, 4 at 75 %); across a wide gap
 #: POCS fills poorly and on a regular decimation it aliases.
 _AUTO_POCS_MAX_GAP = 5.0
+
+#: ``innovation="auto"``: on a regular decimation (one dip-steered fill, no POCS texture) the filters are
+#: fitted as if the filled traces carried the unpredictable part once (the expectation of a proper
+#: imputation draw); elsewhere the POCS fills bring that texture themselves and it lowered the results.
+_AUTO_INNOVATION = 1.0
 
 
 def _lagged(x: np.ndarray, p: int, direction: int) -> tuple[np.ndarray, np.ndarray]:
@@ -109,20 +115,44 @@ def _lagged(x: np.ndarray, p: int, direction: int) -> tuple[np.ndarray, np.ndarr
 
 
 def _fit(
-    lines: np.ndarray, p: int, prewhitening: float, direction: int, smooth_bins: float = 0.0
+    lines: np.ndarray,
+    p: int,
+    prewhitening: float,
+    direction: int,
+    smooth_bins: float = 0.0,
+    missing: np.ndarray | None = None,
+    innovation: float = 0.0,
 ) -> np.ndarray:
     """Prediction filters per frequency, ``(nf, p)``, fitted on ``lines`` (``(nf, n_lines, n)``)
-    pooled over the lines, the normal equations smoothed over ``smooth_bins`` frequency bins."""
+    pooled over the lines, the normal equations smoothed over ``smooth_bins`` frequency bins.
+
+    ``innovation`` > 0 (with ``missing``, ``(n_lines, n)``, the filled cells of the lines): fit the
+    filters as if each filled cell also carried ``innovation`` times the unpredictable part that a
+    fill by interpolation lacks (the prediction-error variance of a first fit, per frequency). Its
+    expectation over random draws adds that variance to the normal equations' diagonal once for every
+    equation whose predictor at that lag is a filled cell; the right-hand side is unchanged (the draws
+    are independent of the target)."""
     y, z = _lagged(lines, p, direction)
     nf = z.shape[0]
     z = z.reshape(nf, -1, p)
     zh = np.conj(np.swapaxes(z, 1, 2))
-    a = smooth_frequency(zh @ z, smooth_bins)  # batched BLAS products (einsum here was 5x slower)
-    b = smooth_frequency((zh @ y.reshape(nf, -1, 1))[..., 0], smooth_bins)
-    diag = np.real(np.trace(a, axis1=-2, axis2=-1)) / p
-    floor = prewhitening * diag + 1e-12 * (float(diag.max()) + 1e-300)
-    a = a + floor[:, None, None] * np.eye(p)
-    return np.linalg.solve(a, b[..., None])[..., 0]
+    a = zh @ z  # batched BLAS products (einsum here was 5x slower)
+    b = (zh @ y.reshape(nf, -1, 1))[..., 0]
+
+    def solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        a = smooth_frequency(a, smooth_bins)
+        b = smooth_frequency(b, smooth_bins)
+        diag = np.real(np.trace(a, axis1=-2, axis2=-1)) / p
+        floor = prewhitening * diag + 1e-12 * (float(diag.max()) + 1e-300)
+        return np.linalg.solve(a + floor[:, None, None] * np.eye(p), b[..., None])[..., 0]
+
+    if innovation <= 0 or missing is None:
+        return solve(a, b)
+    w = solve(a, b)
+    variance = np.mean(np.abs(y.reshape(nf, -1) - (z @ w[..., None])[..., 0]) ** 2, axis=1)
+    _, filled = _lagged(missing.astype(np.float64)[None], p, direction)
+    count = filled.reshape(-1, p).sum(axis=0)  # equations with a filled predictor, per lag
+    return solve(a + innovation * variance[:, None, None] * np.diag(count), b)
 
 
 def _error(x: np.ndarray, f: np.ndarray, direction: int) -> np.ndarray:
@@ -329,6 +359,7 @@ def pef_fill(
     pocs_windows: tuple[int, ...] = (64, 96),
     combine: str = "solutions",
     warm: bool = True,
+    innovation: float | str = "auto",
     fills: list[np.ndarray] | None = None,
 ) -> np.ndarray:
     """Fill the missing traces of ``values`` (``(trace, time)`` or ``(inline, crossline, time)``, missing
@@ -341,6 +372,9 @@ def pef_fill(
         fills = _first_fills(values, live, dt, init, pocs_windows)
     fills = list(fills)
     current = fills[0]
+    if innovation == "auto":
+        innovation = _AUTO_INNOVATION if regular_decimation(live) else 0.0
+    innovation = float(innovation)
     # Per trace axis, a filter of at most a third of the line's traces (a 10-inline cube gets 3), so
     # that every filter is fitted on at least twice as many equations per line as it has coefficients.
     orders = {ax: min(order, values.shape[ax] // 3) for ax in range(values.ndim - 1)}
@@ -364,13 +398,19 @@ def pef_fill(
             nf = specs[0].shape[0]
             filters = []
             for ax in trace_axes:
-                sets = [np.concatenate([_lines(specs[k], ax) for k in g], axis=1) for g in groups]
-                fwd = np.concatenate(
-                    [_fit(lines, orders[ax], prewhitening, 1, smooth_bins) for lines in sets]
-                )
-                bwd = np.concatenate(
-                    [_fit(lines, orders[ax], prewhitening, -1, smooth_bins) for lines in sets]
-                )
+                filled_cells = _lines(miss[None], ax)[0]
+                fitted = []
+                for g in groups:
+                    lines = np.concatenate([_lines(specs[k], ax) for k in g], axis=1)
+                    cells = np.concatenate([filled_cells] * len(g))
+                    fitted.append(
+                        [
+                            _fit(lines, orders[ax], prewhitening, d, smooth_bins, cells, innovation)
+                            for d in (1, -1)
+                        ]
+                    )
+                fwd = np.concatenate([f for f, _ in fitted])
+                bwd = np.concatenate([b for _, b in fitted])
                 filters.append((ax, fwd, bwd))
             # The groups' solves are independent per frequency: batched along the frequency axis.
             obs = np.concatenate([spectra(values, s, taper)] * len(groups))
@@ -455,6 +495,18 @@ def _validate(p: dict[str, Any]) -> None:
     for size in windows:
         check_range("pocs_windows", size, low=8, high=1_000_000, integer=True)
     p["pocs_windows"] = tuple(int(w) for w in windows)
+    innovation = p["innovation"]
+    if isinstance(innovation, str) and innovation.strip().lower() == "auto":
+        p["innovation"] = "auto"
+    else:
+        try:
+            value = float(innovation)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(
+                "innovation", f"must be 'auto' or a number, got {innovation!r}", allowed="'auto' or 0 to 100"
+            ) from exc
+        check_range("innovation", value, low=0.0, high=100.0)
+        p["innovation"] = value
     combine = str(p["combine"]).strip().lower()
     if combine not in ("solutions", "equations"):
         raise ParameterError("combine", f"unknown way {p['combine']!r}", allowed="'solutions' or 'equations'")
