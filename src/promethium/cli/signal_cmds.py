@@ -265,7 +265,8 @@ def reconstruct_cmd(
         )
     data = pio.read(src)
     n_missing = int((~data.trace_mask).sum())
-    with _progress(state.err, disable=state.quiet, unit="windows") as bar:
+    # "steps": windows, and for methods with a whole-data first step (fx_pef) that step as well
+    with _progress(state.err, disable=state.quiet, unit="steps") as bar:
         if learned:
             if model is None and method.strip().lower() == "unet3d":
                 model = "unet3d"  # the shipped 3D network
