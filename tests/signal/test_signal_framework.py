@@ -394,5 +394,12 @@ def test_prepare_runs_once_and_reaches_each_window_sliced() -> None:
     n = plan.n_windows
     # the whole-data step counts for half: 0 of 2n before it, n of 2n after it, then one per window
     assert reports == [(0, 2 * n), (n, 2 * n)] + [(n + k, 2 * n) for k in range(1, n + 1)]
+    # a prepare step that hands nothing on leaves the reports to the windows alone
+    idle = Method(
+        name="toy", kind="reconstruct", fn=lambda w, lv, dt, **kw: w, description="", prepare=lambda *a: {}
+    )
+    reports.clear()
+    run_kernel(idle, values, live, 0.004, {}, sizes=[16, None], progress=lambda d, t: reports.append((d, t)))
+    assert reports == [(0, 2 * n)] + [(k, n) for k in range(1, n + 1)]
     assert len(seen) == plan.n_windows > 1
     np.testing.assert_allclose(out, values * 2.0 + 1.0, rtol=1e-12, atol=1e-12)

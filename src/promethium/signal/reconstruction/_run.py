@@ -31,7 +31,8 @@ def run_kernel(
     ``sizes`` default to the method's own windows. Reconstruction: a window whose traces are all live
     passes through, and one with fewer than two live traces takes the whole-data linear fill (no method
     can work from less). A method's ``prepare`` runs once over the whole data first and its arrays
-    reach each window's kernel sliced to the window; it counts for half of the progress reports.
+    reach each window's kernel sliced to the window; it counts for half of the progress reports
+    (when it hands arrays on).
     Denoising: a window with fewer than two live traces passes through. The caller restores the traces
     it keeps exactly (live ones for reconstruction, dead ones for denoising).
     """
@@ -43,12 +44,13 @@ def run_kernel(
     prepared: dict[str, np.ndarray] = {}
     if reconstructing and method.prepare is not None:
         # The whole-data step counts as much as all the windows together in the progress reports
-        # (for fx_pef it is about 40 % of the time): 0 of 2n before it, n of 2n after it.
+        # (for fx_pef it is about 40 % of the time): 0 of 2n before it, n of 2n after it. Where it
+        # hands nothing on (it left the work to the windows), the reports go back to windows alone.
         n = plan.n_windows
         if progress is not None:
             progress(0, 2 * n)
         prepared = method.prepare(values, live, dt, params)
-        if progress is not None:
+        if progress is not None and prepared:
             outer = progress
             outer(n, 2 * n)
 
