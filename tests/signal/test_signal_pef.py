@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from promethium.core.errors import ParameterError
 from promethium.signal.masks import make_mask
 from promethium.signal.reconstruction import list_methods, pef, reconstruct
-from promethium.signal.reconstruction.pef import _auto_init, _error, _error_adjoint, _fit, _solve
+from promethium.signal.reconstruction.pef import (
+    _auto_init,
+    _error,
+    _error_adjoint,
+    _filled_predictors,
+    _fit,
+    _solve,
+)
 from recon_helpers import plane_waves, run_method, snr_hidden
 
 
@@ -305,8 +312,14 @@ def test_innovation_loading_is_the_expectation_of_noisy_draws() -> None:
     missing = np.zeros((n_lines, n), dtype=bool)
     missing[:, 1::2] = True
     for direction in (1, -1):
+        # per lag, the equations (targets k where the filter fits) whose predictor is a filled cell
+        targets = range(p, n) if direction > 0 else range(n - p)
+        filled = np.array(
+            [sum(missing[:, k - direction * j].sum() for k in targets) for j in range(1, p + 1)]
+        )
+        np.testing.assert_array_equal(_filled_predictors(missing, p, direction), filled)
         plain = _fit(lines, p, 0.01, direction)
-        loaded = _fit(lines, p, 0.01, direction, 0.0, missing, 1.0)
+        loaded = _fit(lines, p, 0.01, direction, 0.0, filled, 1.0)
         err = _error(lines, plain, direction)
         valid = slice(p, None) if direction > 0 else slice(0, n - p)
         variance = np.mean(np.abs(err[..., valid]) ** 2, axis=(1, 2))

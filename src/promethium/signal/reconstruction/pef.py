@@ -104,7 +104,7 @@ _DEFAULTS: dict[str, Any] = {
     "innovation": "auto",
 }
 
-#: ``init="auto"`` pools the POCS fill with the dip-steered one only where the missing traces come in
+#: ``init="auto"`` adds the POCS fills to the dip-steered one only where the missing traces come in
 #: runs of at most this many traces on average (random loss: 2 at 50 %, 4 at 75 %); across a wide gap
 #: POCS fills poorly and on a regular decimation it aliases.
 _AUTO_POCS_MAX_GAP = 5.0
@@ -130,18 +130,18 @@ def _fit(
     prewhitening: float,
     direction: int,
     smooth_bins: float = 0.0,
-    missing: np.ndarray | None = None,
+    filled: np.ndarray | None = None,
     innovation: float = 0.0,
 ) -> np.ndarray:
     """Prediction filters per frequency, ``(nf, p)``, fitted on ``lines`` (``(nf, n_lines, n)``)
     pooled over the lines, the normal equations smoothed over ``smooth_bins`` frequency bins.
 
-    ``innovation`` > 0 (with ``missing``, ``(n_lines, n)``, the filled cells of the lines): fit the
-    filters as if each filled cell also carried ``innovation`` times the unpredictable part that a
-    fill by interpolation lacks (the prediction-error variance of a first fit, per frequency). Its
-    expectation over random draws adds that variance to the normal equations' diagonal once for every
-    equation whose predictor at that lag is a filled cell; the right-hand side is unchanged (the draws
-    are independent of the target)."""
+    ``innovation`` > 0 (with ``filled``, ``(p,)``: per lag, how many of the equations have a filled
+    cell as that predictor, :func:`_filled_predictors`): fit the filters as if each filled cell also
+    carried ``innovation`` times the unpredictable part that a fill by interpolation lacks (the
+    prediction-error variance of a first fit, per frequency). Its expectation over random draws adds
+    that variance to the normal equations' diagonal once for every equation whose predictor at that lag
+    is a filled cell; the right-hand side is unchanged (the draws are independent of the target)."""
     y, z = _lagged(lines, p, direction)
     nf = z.shape[0]
     z = z.reshape(nf, -1, p)
@@ -156,13 +156,18 @@ def _fit(
         floor = prewhitening * diag + 1e-12 * (float(diag.max()) + 1e-300)
         return np.linalg.solve(a + floor[:, None, None] * np.eye(p), b[..., None])[..., 0]
 
-    if innovation <= 0 or missing is None:
+    if innovation <= 0 or filled is None:
         return solve(a, b)
     w = solve(a, b)
     variance = np.mean(np.abs(y.reshape(nf, -1) - (z @ w[..., None])[..., 0]) ** 2, axis=1)
-    _, filled = _lagged(missing.astype(np.float64)[None], p, direction)
-    count = filled.reshape(-1, p).sum(axis=0)  # equations with a filled predictor, per lag
-    return solve(a + innovation * variance[:, None, None] * np.diag(count), b)
+    return solve(a + innovation * variance[:, None, None] * np.diag(filled), b)
+
+
+def _filled_predictors(missing: np.ndarray, p: int, direction: int) -> np.ndarray:
+    """Per lag (``(p,)``), how many of the prediction equations on lines whose filled cells are
+    ``missing`` (``(n_lines, n)``) take a filled cell as that predictor."""
+    _, predictors = _lagged(missing.astype(np.float64), p, direction)
+    return predictors.reshape(-1, p).sum(axis=0)
 
 
 def _error(x: np.ndarray, f: np.ndarray, direction: int) -> np.ndarray:
@@ -398,6 +403,16 @@ def pef_fill(
     def spectra(x: np.ndarray, s: int, taper: np.ndarray) -> np.ndarray:
         return np.moveaxis(segment_spectra(x, s, length, taper, nfft), -1, 0)  # (nf, *traces)
 
+    # the innovation loading depends on the mask only: counted once, per axis and direction
+    loading = (
+        {
+            (ax, d): _filled_predictors(_lines(miss[None], ax)[0], orders[ax], d)
+            for ax in trace_axes
+            for d in (1, -1)
+        }
+        if innovation > 0
+        else {}
+    )
     for _ in range(outer):
         acc = np.zeros_like(values)
         # One group of fills per filter set: each fill on its own (multiple imputation, the solutions
@@ -408,14 +423,20 @@ def pef_fill(
             nf = specs[0].shape[0]
             filters = []
             for ax in trace_axes:
-                filled_cells = _lines(miss[None], ax)[0]
                 fitted = []
                 for g in groups:
                     lines = np.concatenate([_lines(specs[k], ax) for k in g], axis=1)
-                    cells = np.concatenate([filled_cells] * len(g))
                     fitted.append(
                         [
-                            _fit(lines, orders[ax], prewhitening, d, smooth_bins, cells, innovation)
+                            _fit(
+                                lines,
+                                orders[ax],
+                                prewhitening,
+                                d,
+                                smooth_bins,
+                                len(g) * loading[ax, d] if loading else None,
+                                innovation,
+                            )
                             for d in (1, -1)
                         ]
                     )
