@@ -371,12 +371,17 @@ def test_prepare_runs_once_and_reaches_each_window_sliced() -> None:
     def prepare(v: np.ndarray, lv: np.ndarray, dt: float, params: dict[str, object]) -> dict[str, np.ndarray]:
         calls.append(v.shape)
         assert params == {"k": 2.0}
-        return {"extra": v * params["k"] + 1.0}  # type: ignore[operator]
+        # an array shaped like the data and one over its trace axes (a mask): both cut to the window
+        return {"extra": v * params["k"] + 1.0, "rows": np.arange(v.shape[0])}  # type: ignore[operator]
 
-    def kernel(win: np.ndarray, lv: np.ndarray, dt: float, *, k: float, extra: np.ndarray) -> np.ndarray:
+    def kernel(
+        win: np.ndarray, lv: np.ndarray, dt: float, *, k: float, extra: np.ndarray, rows: np.ndarray
+    ) -> np.ndarray:
         seen.append(win.shape)
         assert extra.shape == win.shape
         np.testing.assert_array_equal(extra, win * k + 1.0)
+        assert rows.shape == win.shape[:1]
+        np.testing.assert_array_equal(values[rows], win)
         return extra
 
     method = Method(name="toy", kind="reconstruct", fn=kernel, description="", prepare=prepare)

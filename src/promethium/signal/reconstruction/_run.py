@@ -31,8 +31,8 @@ def run_kernel(
     ``sizes`` default to the method's own windows. Reconstruction: a window whose traces are all live
     passes through, and one with fewer than two live traces takes the whole-data linear fill (no method
     can work from less). A method's ``prepare`` runs once over the whole data first and its arrays
-    reach each window's kernel sliced to the window; it counts for half of the progress reports
-    (when it hands arrays on).
+    (shaped like the data, or like its trace axes) reach each window's kernel sliced to the window; it
+    counts for half of the progress reports (when it hands arrays on).
     Denoising: a window with fewer than two live traces passes through. The caller restores the traces
     it keeps exactly (live ones for reconstruction, dead ones for denoising).
     """
@@ -73,7 +73,9 @@ def run_kernel(
 
                     fallback.append(linear_fill(values, live))
             return fallback[0][sl]
-        return method.fn(win, wl, dt, **params, **{k: a[sl] for k, a in prepared.items()})
+        # arrays over the trace axes only (masks) are cut by the window's trace slices
+        cut = {k: a[sl] if a.ndim == values.ndim else a[sl[:-1]] for k, a in prepared.items()}
+        return method.fn(win, wl, dt, **params, **cut)
 
     out = np.asarray(apply_windowed(values, plan, run, progress=progress, workers=workers), dtype=np.float64)
     return out, plan
