@@ -632,6 +632,16 @@ def _lines(spec: np.ndarray, ax: int) -> np.ndarray:
     return lines.reshape(lines.shape[0], -1, lines.shape[-1])
 
 
+def _number(name: str, value: Any, high: float, allowed: str) -> float:
+    """``value`` as a number from 0 to ``high``, else a ParameterError naming ``name``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(name, f"must be {allowed}, got {value!r}", allowed=allowed) from exc
+    check_range(name, number, low=0.0, high=high)
+    return number
+
+
 def _validate(p: dict[str, Any]) -> None:
     check_range("order", p["order"], low=1, high=32, integer=True)
     check_range("prewhitening", p["prewhitening"], low=0.0, high=100.0, low_open=True)
@@ -653,26 +663,12 @@ def _validate(p: dict[str, Any]) -> None:
     if isinstance(innovation, str) and innovation.strip().lower() == "auto":
         p["innovation"] = "auto"
     else:
-        try:
-            value = float(innovation)
-        except (TypeError, ValueError) as exc:
-            raise ParameterError(
-                "innovation", f"must be 'auto' or a number, got {innovation!r}", allowed="'auto' or 0 to 100"
-            ) from exc
-        check_range("innovation", value, low=0.0, high=100.0)
-        p["innovation"] = value
+        p["innovation"] = _number("innovation", innovation, 100.0, "'auto' or 0 to 100")
     guard = p["guard"]
     if guard is None or (isinstance(guard, str) and guard.strip().lower() in ("off", "none")):
         p["guard"] = None
     else:
-        try:
-            value = float(guard)
-        except (TypeError, ValueError) as exc:
-            raise ParameterError(
-                "guard", f"must be a margin in dB or 'off', got {guard!r}", allowed="0 to 60 dB, or 'off'"
-            ) from exc
-        check_range("guard", value, low=0.0, high=60.0)
-        p["guard"] = value
+        p["guard"] = _number("guard", guard, 60.0, "a margin of 0 to 60 dB, or 'off'")
     combine = str(p["combine"]).strip().lower()
     if combine not in ("solutions", "equations"):
         raise ParameterError("combine", f"unknown way {p['combine']!r}", allowed="'solutions' or 'equations'")
