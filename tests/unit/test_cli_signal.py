@@ -137,6 +137,20 @@ def test_evaluate_prints_table_and_writes_figure_and_json(files: dict[str, Path]
     assert fig.stat().st_size > 10_000
 
 
+def test_evaluate_default_methods_are_the_presets() -> None:
+    """``promethium evaluate`` without ``--methods`` compares what the service's compare-methods job does."""
+    import inspect
+
+    import yaml
+
+    from promethium.cli.signal_cmds import evaluate_cmd
+    from promethium.workflows.spec import preset_path
+
+    preset = yaml.safe_load(preset_path("compare-methods").read_text())
+    default = inspect.signature(evaluate_cmd).parameters["methods"].default.default
+    assert default.split(",") == preset["steps"][0]["params"]["methods"]
+
+
 def test_evaluate_bad_spec(files: dict[str, Path]) -> None:
     result = runner.invoke(app, ["evaluate", str(files["clean"]), "--decimate", "random:1.2"])
     assert result.exit_code == 2

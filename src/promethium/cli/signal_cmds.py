@@ -414,7 +414,12 @@ def evaluate_cmd(
     decimate: str = typer.Option(
         "random:0.5", "--decimate", "-d", help="random:F, regular:N, gap:L, gaps:LxK or mixed:F."
     ),
-    methods: str = typer.Option("linear,pocs,drr", "--methods", "-m", help="Comma-separated method names."),
+    methods: str = typer.Option(
+        "linear,pocs,drr,dip,fx_pef",
+        "--methods",
+        "-m",
+        help="Comma-separated method names (default: those of the compare-methods preset).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the random mask."),
     params: list[str] | None = typer.Option(
         None, "--param", "-p", help="method.name=value for one method (repeatable), e.g. drr.rank=6."
