@@ -266,25 +266,36 @@ def test_several_first_fills(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_first_fills_made_once_over_the_data(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With several windows the first fills are made once over the whole line, unless they would take
-    more memory than allowed: then each window makes its own (a different, still valid fill)."""
+    """With several windows the first fills, and the guard's held-out fill, are made once over the
+    whole line, side by side, unless they would take more memory than allowed: then each window makes
+    its own (a different, still valid fill)."""
     d = plane_waves(120, 96, (0.8, -0.4), seed=10, noise=0.2)
     live = np.random.default_rng(12).random(120) > 0.5
     made: list[int] = []
+    fills: list[int] = []
     real = pef._first_fills
+    real_fill = pef._make_fill
 
-    def counting(values: np.ndarray, *args: Any) -> list[np.ndarray]:
+    def counting(values: np.ndarray, *args: Any) -> Any:
         made.append(values.shape[0])
         return real(values, *args)
 
+    def counting_fill(values: np.ndarray, *args: Any) -> np.ndarray:
+        fills.append(values.shape[0])
+        return real_fill(values, *args)
+
     monkeypatch.setattr(pef, "_first_fills", counting)
+    monkeypatch.setattr(pef, "_make_fill", counting_fill)
     whole = run_method(d, live, "fx_pef", window=48)
     assert made == [120]
+    assert fills == [120] * 4  # dip, POCS on two window sizes, and the guard's dip without its traces
     made.clear()
+    fills.clear()
     monkeypatch.setattr(pef, "_WHOLE_FILLS_MAX_BYTES", 0)
     per_window = run_method(d, live, "fx_pef", window=48)
     assert len(made) > 1
     assert max(made) == 48
+    assert len(fills) == 4 * len(made)
     lin = snr_hidden(d, run_method(d, live, "linear"), live)
     for out in (whole, per_window):
         np.testing.assert_array_equal(out[live], d[live])

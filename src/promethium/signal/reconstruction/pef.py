@@ -416,7 +416,10 @@ def pef_fill(
     if not miss.any() or not live.any():
         return values.copy()
     if fills is None:
-        fills = _first_fills(values, live, dt, init, pocs_windows)
+        made_mask = guard is not None and guard_mask is None
+        fills, held_mask, held_fill = _first_fills(values, live, dt, init, pocs_windows, made_mask)
+        if held_mask is not None:
+            guard_mask, guard_fill = held_mask, held_fill
     fills = list(fills)
     regular = regular_decimation(live)
     if innovation == "auto":
@@ -570,22 +573,40 @@ def _fill_plan(live: np.ndarray, init: str, pocs_windows: tuple[int, ...]) -> li
 
 
 def _first_fills(
-    values: np.ndarray, live: np.ndarray, dt: float, init: str, pocs_windows: tuple[int, ...]
-) -> list[np.ndarray]:
+    values: np.ndarray,
+    live: np.ndarray,
+    dt: float,
+    init: str,
+    pocs_windows: tuple[int, ...],
+    guard: bool = False,
+) -> tuple[list[np.ndarray], np.ndarray | None, np.ndarray | None]:
     """The fills the filters are fitted on: one per method of ``init``; under ``"auto"`` the POCS fill
     once per trace-window size of ``pocs_windows`` (several imputations of the missing traces, their
-    errors partly independent: each more gave 0.02 dB on the real random losses)."""
-
-    def fill(step: tuple[str, int | None]) -> np.ndarray:
-        return _make_fill(values, live, dt, step)
-
+    errors partly independent: each more gave 0.02 dB on the real random losses). With ``guard``, also
+    the guard's held-out traces and its first fill (:func:`_guard_inputs`), else ``None`` for both."""
     plan = _fill_plan(live, init, pocs_windows)
-    if len(plan) == 1:
-        return [fill(plan[0])]
-    # The fills are independent and spend their time in NumPy / SciPy calls that release the GIL; the
-    # dip-steered one runs as a single window, so running them side by side keeps both cores busy.
-    with ThreadPoolExecutor(max_workers=min(len(plan), default_workers())) as pool:
-        return list(pool.map(fill, plan))
+    tasks = [(values, live, step) for step in plan]
+    held = sub = None
+    if guard:
+        held, sub = _guard_mask(live)
+        if sub is not None:
+            tasks.append((np.where(sub[..., None], values, 0.0), sub, plan[0]))
+
+    def fill(task: tuple[np.ndarray, np.ndarray, tuple[str, int | None]]) -> np.ndarray:
+        return _make_fill(task[0], task[1], dt, task[2])
+
+    if len(tasks) == 1:
+        made = [fill(tasks[0])]
+    else:
+        # The fills are independent and spend their time in NumPy / SciPy calls that release the GIL;
+        # the dip-steered one runs as a single window, so running them side by side keeps both cores
+        # busy.
+        with ThreadPoolExecutor(max_workers=min(len(tasks), default_workers())) as pool:
+            made = list(pool.map(fill, tasks))
+    fills = made[: len(plan)]
+    if held is None:
+        return fills, None, None
+    return fills, held, made[len(plan)] if sub is not None else values.copy()
 
 
 def _make_fill(values: np.ndarray, live: np.ndarray, dt: float, step: tuple[str, int | None]) -> np.ndarray:
@@ -608,14 +629,21 @@ def _guard_inputs(
     """The guard's held-out traces (``_GUARD_FRACTION`` of the live ones, copies of the missing
     pattern moved onto live traces, as ``blend`` holds them out) and the first of ``init``'s fills made
     with them hidden too."""
+    held, sub = _guard_mask(live)
+    if sub is None:
+        return held, values.copy()
+    step = _fill_plan(live, init, pocs_windows)[0]
+    return held, _make_fill(np.where(sub[..., None], values, 0.0), sub, dt, step)
+
+
+def _guard_mask(live: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The guard's held-out traces and the live traces left without them (``None`` where too few
+    remain, or none are held out)."""
     from promethium.signal.reconstruction.dipsteer import holdout_mask
 
     held = holdout_mask(live, _GUARD_FRACTION, seed=0)
     sub = live & ~held
-    if not held.any() or sub.sum() < 2:
-        return held, values.copy()
-    step = _fill_plan(live, init, pocs_windows)[0]
-    return held, _make_fill(np.where(sub[..., None], values, 0.0), sub, dt, step)
+    return held, sub if held.any() and sub.sum() >= 2 else None
 
 
 def _auto_init(live: np.ndarray) -> str:
@@ -709,12 +737,10 @@ def _prepare(
     n_fills = len(_fill_plan(live, params["init"], params["pocs_windows"])) + guard
     if n_fills * values.nbytes > _WHOLE_FILLS_MAX_BYTES:
         return {}
-    fills = _first_fills(values, live, dt, params["init"], params["pocs_windows"])
+    fills, held, held_fill = _first_fills(values, live, dt, params["init"], params["pocs_windows"], guard)
     prepared = {f"{_FILL_KEY}{k}": fill for k, fill in enumerate(fills)}
-    if guard:
-        prepared["guard_mask"], prepared["guard_fill"] = _guard_inputs(
-            values, live, dt, params["init"], params["pocs_windows"]
-        )
+    if held is not None and held_fill is not None:
+        prepared["guard_mask"], prepared["guard_fill"] = held, held_fill
     return prepared
 
 
