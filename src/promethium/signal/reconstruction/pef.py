@@ -456,7 +456,7 @@ def pef_fill(
     margin = guard * (2.0 if regular else 1.0)
     if not err_pef > err_fill * 10.0 ** (margin / 10.0):
         return out
-    # The filters do not describe these data (their held-out error is more than ``guard`` dB above the
+    # The filters do not describe these data (their held-out error is more than the margin above the
     # first fill's): the solution moves toward the first fill by the least-squares weight of the
     # held-out traces, clipped to [0, 1].
     step = trial[held] - guard_fill[held]
