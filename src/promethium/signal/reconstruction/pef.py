@@ -83,13 +83,14 @@ Python library).
 from __future__ import annotations
 
 import functools
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numba as nb
 import numpy as np
 
-from promethium.core.errors import ParameterError
+from promethium.core.errors import ParameterError, PromethiumWarning
 from promethium.core.logging import get_logger
 from promethium.signal._base import check_range
 from promethium.signal.masks import mean_gap, regular_decimation
@@ -469,6 +470,14 @@ def pef_fill(
         err_pef,
         err_fill,
         weight,
+    )
+    # one text for every window, so that a command line shows it once
+    warnings.warn(
+        "fx_pef: its prediction filters do not describe part of these data (on held-out traces they did "
+        "worse than its first fill by more than the guard margin); there the result was moved toward the "
+        f"first fill ({_fill_plan(live, init, pocs_windows)[0][0]}). `promethium evaluate` compares methods.",
+        PromethiumWarning,
+        stacklevel=2,
     )
     blended = fills[0] + weight * (out - fills[0])
     blended[live] = values[live]
