@@ -60,11 +60,12 @@ live traces (copies of the missing pattern, as ``blend`` holds them out) are hid
 is made again without them and the method run on that; where its error on them is more than ``guard``
 dB above the first fill's (twice the margin on a regular decimation, where a held-out trace leaves a
 gap three traces wide), the window's result moves toward its first fill by the least-squares weight of
-the held-out traces. Generated survey: 50 % 9.1 -> 12.1 dB, 75 % 5.8 -> 7.0, 2x 6.6 -> 12.0; every
-case of the four real sections unchanged (``benchmarks/run_reconstruct.py``). It costs one more first
-fill and one more solve. On small data it rests on few held-out traces and misses smaller failures
-(generated 120-trace line at 50 %: 1.6 dB below the fill, not caught; its held-out estimate swung from
--1.4 to +1.1 dB with the choice of held-out traces); a window with fewer than 4 held-out traces skips it.
+the held-out traces, with a ``PromethiumWarning`` saying so. Generated survey: 50 % 9.1 -> 12.1 dB,
+75 % 5.8 -> 7.0, 2x 6.6 -> 12.0; every case of the four real sections unchanged
+(``benchmarks/run_reconstruct.py``). It costs one more first fill and one more solve. On small data
+it rests on few held-out traces and misses smaller failures (generated 120-trace line at 50 %: 1.6 dB
+below the fill, not caught; its held-out estimate swung from -1.4 to +1.1 dB with the choice of
+held-out traces); a window with fewer than 4 held-out traces skips it.
 
 Compared with interpolation along local slopes, a filter of several traces on each side represents
 crossing and curved events and carries amplitude trends across wide gaps. On the real sections
