@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from promethium.cli.demo import DEMO_METHOD
 from promethium.core.errors import PromethiumError
 
 __all__ = ["DemoAdmin", "SeedResult", "ensure_demo_admin", "seed_demo", "serve_demo"]
@@ -84,7 +85,7 @@ def seed_demo(
     password: str,
     survey: Path,
     *,
-    method: str = "dip",  # the demo's own method (demo.DEMO_METHOD)
+    method: str = DEMO_METHOD,
     timeout_s: float = 300.0,
     wait_for_job: bool = False,
 ) -> SeedResult:

@@ -58,8 +58,8 @@ class Method:
     (recorded in the history). ``needs_dt``: the kernel uses the sample interval (frequencies in Hz).
     ``prepare`` (reconstruction, optional): work done once over the whole data before the windows,
     ``prepare(values, live, dt, params) -> {name: array}`` with arrays shaped like ``values`` or like its
-    trace axes (a mask); each window's
-    kernel call gets them sliced to its window as keyword arguments (an empty dict: nothing to pass).
+    trace axes (a mask); each window's kernel call gets them sliced to its window as keyword arguments
+    (an empty dict: nothing to pass).
     """
 
     name: str

@@ -418,8 +418,8 @@ def pef_fill(
     if not miss.any() or not live.any():
         return values.copy()
     if fills is None:
-        made_mask = guard is not None and guard_mask is None
-        fills, held_mask, held_fill = _first_fills(values, live, dt, init, pocs_windows, made_mask)
+        make_guard = guard is not None and guard_mask is None
+        fills, held_mask, held_fill = _first_fills(values, live, dt, init, pocs_windows, make_guard)
         if held_mask is not None:
             guard_mask, guard_fill = held_mask, held_fill
     fills = list(fills)
@@ -441,14 +441,16 @@ def pef_fill(
     out = solve(values, live, fills)
     if guard is None:
         return out
-    if guard_mask is None or guard_fill is None:
+    if guard_mask is None:
         guard_mask, guard_fill = _guard_inputs(values, live, dt, init, pocs_windows)
+    if guard_fill is None:  # no held-out traces here, or too few live ones left without them
+        return out
     held = guard_mask & live
-    if held.sum() < _GUARD_MIN_TRACES or (live & ~held).sum() < 2:
+    sub = live & ~held
+    if held.sum() < _GUARD_MIN_TRACES or sub.sum() < 2:
         return out
     # The same method with the held-out traces hidden too (filters fitted on the first fill made
     # without them), scored on them against that first fill.
-    sub = live & ~held
     trial = solve(np.where(sub[..., None], values, 0.0), sub, [guard_fill])
     err_pef = float(np.sum((trial[held] - values[held]) ** 2))
     err_fill = float(np.sum((guard_fill[held] - values[held]) ** 2))
@@ -593,14 +595,15 @@ def _first_fills(
     """The fills the filters are fitted on: one per method of ``init``; under ``"auto"`` the POCS fill
     once per trace-window size of ``pocs_windows`` (several imputations of the missing traces, their
     errors partly independent: each more gave 0.02 dB on the real random losses). With ``guard``, also
-    the guard's held-out traces and its first fill (:func:`_guard_inputs`), else ``None`` for both."""
+    the guard's held-out traces and its first fill (:func:`_guard_inputs`; the fill ``None`` where no
+    check is possible), else ``None`` for both."""
     plan = _fill_plan(live, init, pocs_windows)
     tasks = [(values, live, step) for step in plan]
-    held = sub = None
+    held = task = None
     if guard:
-        held, sub = _guard_mask(live)
-        if sub is not None:
-            tasks.append((np.where(sub[..., None], values, 0.0), sub, plan[0]))
+        held, task = _guard_task(values, live, plan[0])
+        if task is not None:
+            tasks.append(task)
 
     def fill(task: tuple[np.ndarray, np.ndarray, tuple[str, int | None]]) -> np.ndarray:
         return _make_fill(task[0], task[1], dt, task[2])
@@ -613,10 +616,7 @@ def _first_fills(
         # busy.
         with ThreadPoolExecutor(max_workers=min(len(tasks), default_workers())) as pool:
             made = list(pool.map(fill, tasks))
-    fills = made[: len(plan)]
-    if held is None:
-        return fills, None, None
-    return fills, held, made[len(plan)] if sub is not None else values.copy()
+    return made[: len(plan)], held, made[len(plan)] if task is not None else None
 
 
 def _make_fill(values: np.ndarray, live: np.ndarray, dt: float, step: tuple[str, int | None]) -> np.ndarray:
@@ -635,25 +635,26 @@ def _make_fill(values: np.ndarray, live: np.ndarray, dt: float, step: tuple[str,
 
 def _guard_inputs(
     values: np.ndarray, live: np.ndarray, dt: float, init: str, pocs_windows: tuple[int, ...]
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray | None]:
     """The guard's held-out traces (``_GUARD_FRACTION`` of the live ones, copies of the missing
     pattern moved onto live traces, as ``blend`` holds them out) and the first of ``init``'s fills made
-    with them hidden too."""
-    held, sub = _guard_mask(live)
-    if sub is None:
-        return held, values.copy()
-    step = _fill_plan(live, init, pocs_windows)[0]
-    return held, _make_fill(np.where(sub[..., None], values, 0.0), sub, dt, step)
+    with them hidden too (``None`` where none are held out or too few live traces remain)."""
+    held, task = _guard_task(values, live, _fill_plan(live, init, pocs_windows)[0])
+    return held, None if task is None else _make_fill(task[0], task[1], dt, task[2])
 
 
-def _guard_mask(live: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """The guard's held-out traces and the live traces left without them (``None`` where too few
-    remain, or none are held out)."""
+def _guard_task(
+    values: np.ndarray, live: np.ndarray, step: tuple[str, int | None]
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, tuple[str, int | None]] | None]:
+    """The guard's held-out traces and the first fill to make without them (values, live, ``step``),
+    or ``None`` for the latter where no check is possible."""
     from promethium.signal.reconstruction.dipsteer import holdout_mask
 
     held = holdout_mask(live, _GUARD_FRACTION, seed=0)
     sub = live & ~held
-    return held, sub if held.any() and sub.sum() >= 2 else None
+    if not held.any() or sub.sum() < 2:
+        return held, None
+    return held, (np.where(sub[..., None], values, 0.0), sub, step)
 
 
 def _auto_init(live: np.ndarray) -> str:
